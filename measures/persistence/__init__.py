@@ -1,0 +1,1 @@
+"""Persistent homology of point clouds given by distance matrices."""

@@ -1,0 +1,101 @@
+"""Providers: the inputs measures ask for, computed once per run and checkpoint.
+
+One forward pass over the fixed measurement sample records the activations,
+pre-activations and logits that every measure of the checkpoint shares (the
+activations of the same examples feed persistence, CDNV, NCC and margins).
+Each provider is computed on first use; its cost in seconds is kept in
+:attr:`Providers.seconds`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from measures.registry import PROVIDERS, MeasureResult, MeasureSpec
+
+
+def sample_indices(n_available: int, n_wanted: int, seed: int) -> np.ndarray:
+    """A seeded random draw of ``min(n_wanted, n_available)`` distinct indices, in random order."""
+    rng = np.random.default_rng(seed)
+    return rng.permutation(n_available)[: min(n_wanted, n_available)]
+
+
+class Providers:
+    """Lazily computed measure inputs of one network at one checkpoint.
+
+    Parameters
+    ----------
+    model : Network
+        In eval mode (set here), on the CPU.
+    data : DataSplits
+    train_samples, test_samples : int
+        Size of the fixed measurement sample of each split.
+    seed : int
+        Seed of the sample (the same examples for every run of a data set split).
+    batch_size : int
+        Batch size of the recording forward pass.
+    """
+
+    def __init__(self, model, data, train_samples: int, test_samples: int, seed: int, batch_size: int = 512):
+        self.model = model.eval()
+        self.data = data
+        self.index = {"train": sample_indices(len(data.x["train"]), train_samples, seed),
+                      "test": sample_indices(len(data.x["test"]), test_samples, seed + 1)}
+        self.batch_size = batch_size
+        self._cache: dict[str, Any] = {}
+        self.seconds: dict[str, float] = {}
+
+    def get(self, name: str) -> Any:
+        """The provider ``name`` (one of :data:`measures.registry.PROVIDERS`)."""
+        if name not in PROVIDERS:
+            raise KeyError(f"unknown provider {name!r}; known: {PROVIDERS}")
+        if name not in self._cache:
+            start = time.perf_counter()
+            if name in ("activations", "preactivations", "logits"):
+                self._record()
+            else:
+                self._cache[name] = getattr(self, f"_{name}")()
+            self.seconds[name] = time.perf_counter() - start
+        return self._cache[name]
+
+    def compute(self, spec: MeasureSpec, params) -> MeasureResult:
+        """Call ``spec`` with the providers it declares."""
+        return spec(params, **{p: self.get(p) for p in spec.providers})
+
+    def _weights(self) -> dict[str, np.ndarray]:
+        return {name: layer.weight.detach().double().numpy().copy()
+                for name, layer in self.model.weight_layers().items()}
+
+    def _labels(self) -> dict[str, np.ndarray]:
+        return {s: self.data.y[s][i].numpy() for s, i in self.index.items()}
+
+    def _model(self):
+        return self.model
+
+    def _data(self):
+        return self.data
+
+    @torch.no_grad()
+    def _record(self) -> None:
+        acts: dict[str, dict[str, np.ndarray]] = {}
+        pres: dict[str, dict[str, np.ndarray]] = {}
+        logits: dict[str, np.ndarray] = {}
+        for split, idx in self.index.items():
+            x = self.data.x[split][torch.from_numpy(idx)]
+            parts: dict[str, dict[str, list]] = {"pre": {}, "post": {}}
+            out = []
+            for i in range(0, len(x), self.batch_size):
+                record: dict = {}
+                out.append(self.model(x[i:i + self.batch_size], record=record))
+                for kind in ("pre", "post"):
+                    for layer, a in record[kind].items():
+                        parts[kind].setdefault(layer, []).append(a)
+            pres[split] = {k: torch.cat(v).numpy() for k, v in parts["pre"].items()}
+            acts[split] = {k: torch.cat(v).numpy() for k, v in parts["post"].items()}
+            logits[split] = torch.cat(out).numpy()
+        # Time of the shared forward pass is booked once, under "activations".
+        self._cache.update(activations=acts, preactivations=pres, logits=logits)

@@ -1,0 +1,172 @@
+"""Measure registry: one function per generalization measure, registered by name.
+
+A measure declares the *providers* it needs (a closed vocabulary, see
+:data:`PROVIDERS`), a frozen pydantic model of its parameters, a ``version``
+(bumping it marks stored rows stale) and, where the measure has a sign,
+``higher_is_better`` (``True`` when larger values predict *better*
+generalization, i.e. a smaller generalization gap).
+
+The runner computes each provider once per run and checkpoint and calls every
+measure with the providers it asked for as keyword arguments::
+
+    @register_measure(providers=("weights",), params=WeightSpectrumParams,
+                      version=1, paper="Jaegerman et al. 2021")
+    def weight_spectrum(params, *, weights):
+        ...
+        return MeasureResult(rows=[("fc1", "stable_rank", 3.2), ...])
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+#: Providers a measure may ask for. Each is computed once per run and checkpoint.
+#:
+#: ``weights``        dict[str, ndarray]: weight of every layer with weights, in forward
+#:                    order; Linear ``(out, in)``, Conv ``(out, in, kh, kw)``; float64.
+#: ``activations``    dict[split, dict[str, ndarray of shape (n_samples, n_neurons)]]:
+#:                    post-activation output of every layer with weights (the last one is
+#:                    the logits layer ``"output"``), flattened, float32, on the fixed
+#:                    measurement sample; split in {"train", "test"}.
+#: ``preactivations`` same layout: the Linear/Conv output before batch norm and the
+#:                    nonlinearity (Galanti et al. 2023's embeddings).
+#: ``logits``         dict[split, ndarray of shape (n_samples, n_classes)], float32.
+#: ``labels``         dict[split, ndarray of shape (n_samples,)], int64; the labels the
+#:                    network was trained on (noisy labels included) for "train".
+#: ``model``          the ``torch.nn.Module`` in eval mode, on the CPU.
+#: ``data``           the run's :class:`models.data.DataSplits`.
+PROVIDERS = ("weights", "activations", "preactivations", "logits", "labels", "model", "data")
+
+
+class MeasureParams(BaseModel):
+    """Base of every measure's parameter model: frozen, unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass
+class Diagram:
+    """One persistence diagram.
+
+    Parameters
+    ----------
+    layer : str
+        Layer name, or ``"all"`` when neurons are pooled over layers.
+    bootstrap : int
+        Index of the bootstrap draw (0 when there is a single draw).
+    dim : int
+        Homology dimension.
+    pairs : ndarray of shape (n_pairs, 2)
+        ``(birth, death)`` in filtration units (here, distance 1 - |corr|, in [0, 1]);
+        ``death`` is ``inf`` for essential classes.
+    """
+
+    layer: str
+    bootstrap: int
+    dim: int
+    pairs: np.ndarray
+
+
+@dataclass
+class MeasureResult:
+    """What a measure returns.
+
+    ``rows`` are ``(layer, statistic, value)`` triples stored in the ``measures``
+    table; ``layer`` is a layer name or ``"all"`` for a network-level value.
+    ``diagrams`` are stored, pair by pair, in the ``diagrams`` table.
+    """
+
+    rows: list[tuple[str, str, float]] = field(default_factory=list)
+    diagrams: list[Diagram] = field(default_factory=list)
+
+    def add(self, layer: str, statistic: str, value: float) -> None:
+        """Append one ``(layer, statistic, value)`` row."""
+        self.rows.append((str(layer), str(statistic), float(value)))
+
+
+@dataclass(frozen=True)
+class MeasureSpec:
+    """A registered measure."""
+
+    name: str
+    fn: Callable[..., MeasureResult]
+    params: type[MeasureParams]
+    providers: tuple[str, ...]
+    version: int
+    paper: str
+    higher_is_better: bool | None = None
+
+    @property
+    def summary(self) -> str:
+        """First line of the measure's docstring."""
+        doc = (self.fn.__doc__ or "").strip()
+        return doc.splitlines()[0] if doc else ""
+
+    def __call__(self, params: MeasureParams, **providers: Any) -> MeasureResult:
+        return self.fn(params, **{k: providers[k] for k in self.providers})
+
+
+_REGISTRY: dict[str, MeasureSpec] = {}
+
+
+def register_measure(
+    *,
+    providers: tuple[str, ...],
+    params: type[MeasureParams],
+    version: int,
+    paper: str,
+    higher_is_better: bool | None = None,
+    name: str | None = None,
+) -> Callable[[Callable[..., MeasureResult]], Callable[..., MeasureResult]]:
+    """Register a measure function under its name (or ``name``).
+
+    Raises
+    ------
+    ValueError
+        If a provider is not in :data:`PROVIDERS` or the name is taken.
+    """
+
+    def decorator(fn: Callable[..., MeasureResult]) -> Callable[..., MeasureResult]:
+        key = name or fn.__name__
+        unknown = [p for p in providers if p not in PROVIDERS]
+        if unknown:
+            raise ValueError(f"measure {key!r} asks for unknown providers {unknown}; known: {PROVIDERS}")
+        if key in _REGISTRY:
+            raise ValueError(f"measure {key!r} is already registered")
+        _REGISTRY[key] = MeasureSpec(key, fn, params, tuple(providers), version, paper, higher_is_better)
+        return fn
+
+    return decorator
+
+
+def _load_all() -> None:
+    # Importing the package registers every measure family.
+    import measures  # noqa: F401
+
+
+def get_measure(name: str) -> MeasureSpec:
+    """Return the registered measure ``name``.
+
+    Raises
+    ------
+    KeyError
+        With the closest registered names when ``name`` is unknown.
+    """
+    _load_all()
+    if name not in _REGISTRY:
+        close = difflib.get_close_matches(name, list(_REGISTRY), n=3)
+        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        raise KeyError(f"unknown measure {name!r}{hint} (known: {', '.join(sorted(_REGISTRY))})")
+    return _REGISTRY[name]
+
+
+def list_measures(pattern: str = "*") -> list[str]:
+    """Names of the registered measures matching a shell-style ``pattern``."""
+    _load_all()
+    return sorted(n for n in _REGISTRY if fnmatch.fnmatch(n, pattern))

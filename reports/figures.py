@@ -1,0 +1,63 @@
+"""Figures (matplotlib, no pyplot state) and their SVG / PDF output."""
+
+from __future__ import annotations
+
+import io
+import pathlib
+import re
+
+import numpy as np
+from matplotlib.figure import Figure
+
+_SVG_RC = {"svg.hashsalt": "genlab", "svg.fonttype": "path"}
+
+
+def scatter_with_fit(x, y, *, xlabel: str, ylabel: str, title: str = "") -> Figure:
+    """Scatter of ``y`` against ``x`` with the least-squares line.
+
+    Parameters
+    ----------
+    x : array-like of shape (n_runs,)
+        A measure, one value per run.
+    y : array-like of shape (n_runs,)
+        E.g. the generalization gap (train - test accuracy).
+    xlabel, ylabel, title : str
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    fig = Figure(figsize=(4.5, 3.4), layout="constrained")
+    ax = fig.add_subplot()
+    ax.scatter(x, y, s=14, alpha=0.8, color="#1f77b4", edgecolors="none")
+    if x.size >= 2 and np.ptp(x) > 0:
+        slope, intercept = np.polyfit(x, y, 1)
+        xs = np.linspace(x.min(), x.max(), 2)
+        ax.plot(xs, intercept + slope * xs, color="#d62728", lw=1.2)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3, lw=0.5)
+    return fig
+
+
+def to_svg(fig: Figure) -> str:
+    """The figure as an ``<svg>`` element to inline in HTML (no XML prolog, no date)."""
+    import matplotlib
+
+    buf = io.StringIO()
+    with matplotlib.rc_context(_SVG_RC):
+        fig.savefig(buf, format="svg", metadata={"Date": None})
+    text = buf.getvalue()
+    start = text.find("<svg")
+    return re.sub(r"<metadata>.*?</metadata>", "", text[start:], flags=re.S).strip()
+
+
+def save_pdf(fig: Figure, path: pathlib.Path) -> pathlib.Path:
+    """Write the figure as a PDF (no creation date, so reruns give equal files)."""
+    path = pathlib.Path(path)
+    fig.savefig(path, format="pdf", metadata={"CreationDate": None, "ModDate": None})
+    return path

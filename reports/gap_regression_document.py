@@ -1,0 +1,194 @@
+"""The ``gap_regression`` document, built from the tables the report stored.
+
+Every number shown is read back from the store with the SQL shown beside it,
+so the document is exactly what ``runner sql`` would find.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import duckdb
+import numpy as np
+
+from reports.document import Column, Figure, Notice, Paragraph, Report, Section, Table
+from reports.figures import scatter_with_fit
+from reports.formatting import sig
+from reports.gap_regression import KIND, TABLES
+
+_MODEL_NAMES = {"linear": "linear regression", "ridge": "ridge regression (RidgeCV)"}
+
+
+def lineage_sql(models: list, params: dict[str, Any]) -> str:
+    """The SQL models behind a report table, with their bound parameter values."""
+    parts = []
+    for m in models:
+        bound = json.dumps(m.bind(params), default=str, sort_keys=True)
+        parts.append(f"-- {m.name}: parameters bound {bound}\n{m.statement()};")
+    return "\n\n".join(parts)
+
+
+def _sql_table(con: duckdb.DuckDBPyConnection, ctx: dict, key: str, caption: str,
+               sql: str, columns: list[Column], params: list | None = None) -> Table:
+    rows = con.execute(sql, params or []).fetchall()
+    note = (f"-- {KIND} computed these rows in Python (reports.{KIND}) from the tables\n"
+            f"-- built below and stored them; the document reads them with")
+    if params:
+        note += f"\n-- (parameters bound: {json.dumps(params)})"
+    text = f"{note}:\n{sql.strip()};\n\n{lineage_sql(ctx['models'], ctx['params'])}"
+    return Table(key, caption, columns, [tuple(r) for r in rows], text)
+
+
+def _data_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
+    cfg = ctx["config"]
+    y = ctx["gaps"]["gen_gap"].to_numpy()
+    epoch = "the last epoch of each run" if cfg.epoch is None else f"epoch {cfg.epoch}"
+    sec = Section("Data")
+    if len(y):
+        sec.blocks.append(Paragraph(
+            f"{len(y)} runs (statuses: {', '.join(cfg.statuses)}) have a generalization "
+            f"gap (train minus test accuracy) at {epoch}: mean {sig(np.mean(y))}, "
+            f"std {sig(np.std(y))}, min {sig(np.min(y))}, max {sig(np.max(y))}. Features "
+            f"are the statistics of layer '{cfg.layer}' at the last epoch each measure was "
+            f"computed, no later than the gap's epoch."))
+    if len(y) < cfg.min_runs:
+        sec.blocks.append(Notice(
+            f"Only {len(y)} runs have a generalization gap; the gap regression needs at "
+            f"least {cfg.min_runs}. No model was fitted."))
+    elif not ctx["enough"]:
+        sec.blocks.append(Notice(
+            f"The generalization gap is the same ({sig(y[0])}) for every run: there is "
+            f"nothing to predict. No model was fitted."))
+    fams = con.execute(f'SELECT family, status, used, missing FROM "{TABLES["families"]}" '
+                       f"ORDER BY position").fetchall()
+    for family, status, used, missing in fams:
+        if status == "not computed":
+            sec.blocks.append(Notice(f"Family {family}: not computed (none of its features "
+                                     f"is in the store)."))
+        elif missing:
+            sec.blocks.append(Notice(f"Family {family}: features not in the store, left "
+                                     f"out: {missing}."))
+    sec.blocks.append(_sql_table(
+        con, ctx, "families", "Feature families: features used, missing from the store, "
+        "or constant over the runs; runs with every used feature.",
+        f'SELECT family, measure, used, missing, constant, n_runs, status\n'
+        f'FROM "{TABLES["families"]}" ORDER BY position',
+        [Column("family"), Column("measure"), Column("features used", "long"),
+         Column("missing", "long"), Column("constant", "long"), Column("runs", "int"),
+         Column("status")]))
+    return sec
+
+
+def _r2_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
+    cfg = ctx["config"]
+    models = ", ".join(_MODEL_NAMES[m] for m in cfg.models)
+    sec = Section("Cross-validated R\u00b2", [Paragraph(
+        f"Regression of the generalization gap on the standardised features of each "
+        f"family ({models}). R\u00b2 on the held-out folds of RepeatedKFold("
+        f"n_splits={cfg.n_splits}, n_repeats={cfg.n_repeats}, "
+        f"random_state={cfg.random_state}), as in Ballester et al. 2023: mean, standard "
+        f"deviation, median, minimum and maximum over the "
+        f"{cfg.n_splits * cfg.n_repeats} folds.")])
+    sec.blocks.append(_sql_table(
+        con, ctx, "r2", "R\u00b2 of each family over the cross-validation folds.",
+        f'SELECT family, model, n_runs, n_features, r2_mean, r2_std, r2_median, r2_min,\n'
+        f'       r2_max, status\nFROM "{TABLES["r2"]}" ORDER BY position, model',
+        [Column("family"), Column("model"), Column("runs", "int"),
+         Column("features", "int"), Column("mean", "num"), Column("std", "num"),
+         Column("median", "num"), Column("min", "num"), Column("max", "num"),
+         Column("status")]))
+    return sec
+
+
+def _tests_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
+    sec = Section("Comparing families (5x2cv)", [Paragraph(
+        "Dietterich's 5x2cv paired t-test (the difference of the two families' R\u00b2 on "
+        "the first fold of the first repetition, divided by the square root of the mean "
+        "of the five repetitions' variances of the differences; two-sided, 5 degrees of "
+        "freedom) and Alpaydin's combined 5x2cv F-test (10 and 5 degrees of freedom), on "
+        "the same folds and the runs both families cover. t > 0: family A scores higher "
+        "on that first fold.")])
+    n = con.execute(f'SELECT count(*) FROM "{TABLES["tests"]}"').fetchall()[0][0]
+    if n == 0:
+        sec.blocks.append(Notice("No pair of analysed families to compare."))
+        return sec
+    sec.blocks.append(_sql_table(
+        con, ctx, "tests", "5x2cv tests between each pair of families.",
+        f'SELECT family_a, family_b, model, n_runs, t, p_t, f, p_f, status\n'
+        f'FROM "{TABLES["tests"]}" ORDER BY family_a, family_b, model',
+        [Column("family A"), Column("family B"), Column("model"), Column("runs", "int"),
+         Column("t", "num"), Column("p (t-test)", "p"), Column("F", "num"),
+         Column("p (F-test)", "p"), Column("status")]))
+    return sec
+
+
+def _ols_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
+    sec = Section("OLS fits", [Paragraph(
+        "In-sample ordinary least squares of the gap on each family's standardised "
+        "features (statsmodels): coefficient per standard deviation of the feature, its "
+        "standard error, t statistic and two-sided p-value.")])
+    fits = con.execute(f'SELECT DISTINCT position, family, r2, adj_r2, n_runs FROM '
+                       f'"{TABLES["ols"]}" ORDER BY position').fetchall()
+    if not fits:
+        sec.blocks.append(Notice("No family was analysed."))
+    for _, family, r2, adj, n in fits:
+        sec.blocks.append(_sql_table(
+            con, ctx, f"ols-{family}",
+            f"OLS, family {family}: n = {n}, R\u00b2 = {sig(r2)}, adjusted R\u00b2 = "
+            f"{sig(adj)}.",
+            f'SELECT term, coef, se, t, p FROM "{TABLES["ols"]}"\n'
+            f'WHERE family = ? ORDER BY term_index',
+            [Column("term"), Column("coefficient", "num"), Column("std. error", "num"),
+             Column("t", "num"), Column("p", "p")], [family]))
+    return sec
+
+
+def _kendall_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
+    sec = Section("Single features: Kendall tau", [Paragraph(
+        "Kendall's tau-b between each feature and the generalization gap over the runs "
+        "that have the feature (Jiang et al. 2020).")])
+    sec.blocks.append(_sql_table(
+        con, ctx, "kendall", "Kendall tau of each feature with the generalization gap.",
+        f'SELECT family, feature, n_runs, tau, p FROM "{TABLES["kendall"]}"\n'
+        f'ORDER BY family, feature',
+        [Column("family"), Column("feature"), Column("runs", "int"), Column("tau", "num"),
+         Column("p", "p")]))
+    best = con.execute(f'SELECT measure, feature, tau FROM "{TABLES["kendall"]}"\n'
+                       f'WHERE tau IS NOT NULL AND NOT isnan(tau)\n'
+                       f'ORDER BY abs(tau) DESC, family, feature LIMIT 1').fetchall()
+    if not best:
+        return sec
+    measure, feature, tau = best[0]
+    x, y = (np.array(v, dtype=float) for v in zip(*con.execute(
+        'SELECT value, gen_gap FROM "run_features" WHERE measure = ? AND statistic = ? '
+        'AND isfinite(value) ORDER BY run_id', [measure, feature]).fetchall()))
+    fig = scatter_with_fit(x, y, xlabel=f"{feature} ({measure})",
+                           ylabel="generalization gap", title=f"Kendall tau = {sig(tau)}")
+    sec.blocks.append(Figure(
+        "scatter", f"The single feature with the largest |tau|, {feature} of {measure}, "
+        f"against the generalization gap (tau = {sig(tau)}, {len(x)} runs); line: "
+        f"least squares.", fig))
+    return sec
+
+
+def document(con: duckdb.DuckDBPyConnection, ctx: dict) -> Report:
+    """Assemble the report from the stored tables.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+    ctx : dict
+        What :func:`reports.gap_regression.compute` returned.
+
+    Returns
+    -------
+    Report
+    """
+    report = Report(KIND, "Predicting the generalization gap from measure families",
+                    tables=list(ctx["tables"]))
+    report.sections.append(_data_section(con, ctx))
+    if ctx["enough"]:
+        report.sections += [_r2_section(con, ctx), _tests_section(con, ctx),
+                            _ols_section(con, ctx), _kendall_section(con, ctx)]
+    return report

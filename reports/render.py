@@ -1,0 +1,179 @@
+"""Render report documents to HTML and LaTeX; the report registry.
+
+``build_report(con, ["gap_regression"], out_dir, ...)`` writes
+``out_dir/gap_regression.html`` (one self-contained file: inline CSS and SVG)
+and ``out_dir/gap_regression.tex`` (standalone article with booktabs tables,
+figures as PDF files beside it). Templates live in ``templates/html`` and
+``templates/tex``; ``<kind>.<ext>.j2`` is used when present, else ``base``.
+LaTeX templates use ``((( var )))``, ``((* block *))`` and ``((= comment =))``
+so that braces stay LaTeX.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.resources
+import pathlib
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import duckdb
+import jinja2
+from markupsafe import Markup
+
+from reports import gap_regression
+from reports.document import Report
+from reports.figures import save_pdf, to_svg
+from reports.formatting import cell_text, latex_cell, latex_escape, pvalue, sig
+
+#: Report kinds: name -> function ``(con, config=None) -> Report``.
+REPORT_KINDS: dict[str, Callable[..., Report]] = {
+    "gap_regression": gap_regression.build,
+}
+#: Output formats and their file suffixes.
+FORMATS = {"html": ".html", "latex": ".tex"}
+
+
+def _template_dir(sub: str) -> str:
+    return str(importlib.resources.files("templates") / sub)
+
+
+def html_environment() -> jinja2.Environment:
+    """Jinja environment for ``templates/html`` (autoescape, StrictUndefined)."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(_template_dir("html")),
+                             autoescape=True, undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(cell=cell_text, sig=sig, pvalue=pvalue)
+    return env
+
+
+def latex_environment() -> jinja2.Environment:
+    """Jinja environment for ``templates/tex``: ``((( )))``, ``((* *))``, ``((= =))``."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(_template_dir("tex")),
+        variable_start_string="(((", variable_end_string=")))",
+        block_start_string="((*", block_end_string="*))",
+        comment_start_string="((=", comment_end_string="=))",
+        line_statement_prefix=None, line_comment_prefix=None,
+        autoescape=False, undefined=jinja2.StrictUndefined,
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters.update(latex_escape=latex_escape, cell=latex_cell,
+                       verbatim_safe=_verbatim_safe)
+    return env
+
+
+def _verbatim_safe(text: str) -> str:
+    """Text that cannot end a ``verbatim`` environment early."""
+    return str(text).replace("\\end{verbatim}", "\\end {verbatim}")
+
+
+def _template(env: jinja2.Environment, kind: str, ext: str) -> jinja2.Template:
+    try:
+        return env.get_template(f"{kind}.{ext}.j2")
+    except jinja2.TemplateNotFound:
+        return env.get_template(f"base.{ext}.j2")
+
+
+def figure_file(kind: str, key: str) -> str:
+    """File name of a figure's PDF: hyphens only, so LaTeX needs no escaping."""
+    return f"{kind}-{key}.pdf".replace("_", "-")
+
+
+def render_html(report: Report, *, title: str, manifest_text: str) -> str:
+    """The report as one self-contained HTML page.
+
+    Parameters
+    ----------
+    report : Report
+    title : str
+        Document title.
+    manifest_text : str
+        The manifest, shown verbatim in a ``<details>`` element.
+
+    Returns
+    -------
+    str
+    """
+    svgs = {f.key: Markup(to_svg(f.figure)) for f in report.figures()}
+    return _template(html_environment(), report.kind, "html").render(
+        report=report, title=title, manifest_text=manifest_text, svgs=svgs)
+
+
+def render_latex(report: Report, *, title: str, manifest_text: str,
+                 figure_files: Mapping[str, str]) -> str:
+    """The report as a standalone LaTeX article.
+
+    Parameters
+    ----------
+    report : Report
+    title, manifest_text : str
+    figure_files : mapping
+        Figure key -> PDF file name, relative to the ``.tex`` file.
+
+    Returns
+    -------
+    str
+    """
+    return _template(latex_environment(), report.kind, "tex").render(
+        report=report, title=title, manifest_text=manifest_text,
+        figure_files=dict(figure_files))
+
+
+def _check_names(kinds: Iterable[str], formats: Iterable[str]) -> None:
+    for label, names, known in (("kinds", kinds, REPORT_KINDS), ("formats", formats, FORMATS)):
+        for name in names:
+            if name not in known:
+                close = difflib.get_close_matches(name, list(known), n=1)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+                raise ValueError(f"The {label!r} parameter of build_report must hold names "
+                                 f"in {sorted(known)}. Got {name!r} instead.{hint}")
+
+
+def build_report(con: duckdb.DuckDBPyConnection, kinds: list[str], out_dir: pathlib.Path,
+                 *, manifest_text: str, title: str, formats: Iterable[str] = ("html", "latex"),
+                 options: Mapping[str, Any] | None = None) -> list[pathlib.Path]:
+    """Compute each report kind from the store and write its documents.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        The store; report tables (``report_<kind>_*``) are written to it.
+    kinds : list of str
+        Names in :data:`REPORT_KINDS`.
+    out_dir : pathlib.Path
+        Created if missing.
+    manifest_text : str
+        The manifest behind the store, reproduced in each document.
+    title : str
+        Document title.
+    formats : iterable of {"html", "latex"}
+    options : mapping, optional
+        Kind -> its config object (e.g. :class:`reports.gap_regression.GapRegressionConfig`).
+
+    Returns
+    -------
+    list of pathlib.Path
+        Files written: per kind ``<kind>.html``, ``<kind>.tex`` and the figure PDFs.
+    """
+    kinds, formats = list(kinds), list(formats)
+    _check_names(kinds, formats)
+    options = dict(options or {})
+    out_dir = pathlib.Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[pathlib.Path] = []
+    for kind in kinds:
+        report = REPORT_KINDS[kind](con, options.get(kind))
+        if "html" in formats:
+            path = out_dir / f"{kind}.html"
+            path.write_text(render_html(report, title=title, manifest_text=manifest_text),
+                            encoding="utf-8")
+            written.append(path)
+        if "latex" in formats:
+            files = {f.key: figure_file(kind, f.key) for f in report.figures()}
+            for fig in report.figures():
+                written.append(save_pdf(fig.figure, out_dir / files[fig.key]))
+            path = out_dir / f"{kind}.tex"
+            path.write_text(render_latex(report, title=title, manifest_text=manifest_text,
+                                         figure_files=files), encoding="utf-8")
+            written.append(path)
+    return written

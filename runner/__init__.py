@@ -1,0 +1,1 @@
+"""genlab's runner: manifest schema, plan, executors, worker and result store."""

@@ -1,0 +1,254 @@
+"""The ``runner`` command line: plan, apply, sql, report, list."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from runner.errors import ManifestError
+
+console = Console()
+err_console = Console(stderr=True, soft_wrap=True)  # never break paths in messages
+
+SYMBOLS = {"+": "[green]+[/]", "~": "[yellow]~[/]", "=": "[dim]=[/]", "-": "[red]-[/]"}
+
+
+def _load(manifest: str):
+    from runner.manifest import load_manifest
+
+    try:
+        return load_manifest(manifest)
+    except ManifestError as exc:
+        err_console.print(str(exc), markup=False, highlight=False)
+        sys.exit(2)
+    except FileNotFoundError:
+        err_console.print(f"manifest {manifest} not found", markup=False)
+        sys.exit(2)
+
+
+def _store(m, store: str | None):
+    from runner.store import Store
+
+    return Store(store or m.experiment.store_path)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="genlab")
+def main() -> None:
+    """genlab: train populations of networks, measure them, and test which measure predicts the generalization gap."""
+
+
+store_option = click.option("--store", type=click.Path(file_okay=False), default=None,
+                            help="Result store directory (default: the manifest's experiment.store).")
+
+
+def _refresh(st) -> None:
+    """Refresh the database's views; a locked database only warns (the Parquet files hold everything)."""
+    try:
+        st.connect().close()
+    except OSError as exc:
+        err_console.print(f"warning: {exc}", markup=False)
+
+
+def _print_run(items, verbose: bool) -> None:
+    shown = items if verbose else [i for i in items if i.action != "="]
+    measurements = [i for i in shown if i.what not in ("train", "run")]
+    groups = {(i.action, i.reason) for i in measurements}
+    for i in shown:
+        if i.what in ("train", "run") or len(groups) > 1 or len(measurements) < 4 or verbose:
+            console.print(f"  {SYMBOLS[i.action]} {i.what}: {i.reason}", highlight=False)
+    if len(groups) == 1 and len(measurements) >= 4 and not verbose:
+        action, reason = groups.pop()
+        names = sorted({i.what.split(" @ ")[0] for i in measurements})
+        epochs = sorted({int(i.what.rsplit(" ", 1)[1]) for i in measurements})
+        console.print(f"  {SYMBOLS[action]} {len(measurements)} measurements ({', '.join(names)} "
+                      f"@ epochs {', '.join(map(str, epochs))}): {reason}", highlight=False)
+
+
+def _print_plan(plan, verbose: bool) -> None:
+    counts = plan.counts()
+    by_run: dict[str, list] = {}
+    for item in plan.items:
+        by_run.setdefault(item.run_id, []).append(item)
+    shown = 0
+    for rid, items in by_run.items():
+        changes = [i for i in items if i.action != "="]
+        if not changes and not verbose:
+            continue
+        shown += 1
+        if shown > 40 and not verbose:
+            console.print(f"  ... {len(by_run) - 40} more runs (use --verbose)")
+            break
+        console.print(f"[bold]{rid}[/] {plan.labels.get(rid, '')}")
+        _print_run(items, verbose)
+    console.print(
+        f"\nPlan: {counts['+', 'run']} runs to train, {counts['+', 'measurement']} measurements to compute, "
+        f"{counts['~', 'measurement']} stale, {counts['=', 'run']} runs and {counts['=', 'measurement']} "
+        f"measurements done, {counts['-', 'run']} runs and {counts['-', 'measurement']} measurements "
+        "in the store but not in the manifest.", highlight=False)
+
+
+@main.command()
+@click.argument("manifest", type=click.Path(exists=True, dir_okay=False))
+@store_option
+@click.option("-v", "--verbose", is_flag=True, help="Show every item, done ones included.")
+def plan(manifest: str, store: str | None, verbose: bool) -> None:
+    """Show the run matrix: what would be trained and measured, what is done."""
+    from runner.plan import make_plan
+
+    m = _load(manifest)
+    p = make_plan(m, _store(m, store))
+    _print_plan(p, verbose)
+
+
+@main.command()
+@click.argument("manifest", type=click.Path(exists=True, dir_okay=False))
+@store_option
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: manifest, else one per GPU slot, else one per CPU core).")
+def apply(manifest: str, store: str | None, workers: int | None) -> None:
+    """Train and measure what the store is missing, then refresh the database."""
+    from runner.executor import LocalExecutor
+    from runner.plan import make_plan
+    from runner.progress import ApplyProgress
+
+    m = _load(manifest)
+    st = _store(m, store)
+    p = make_plan(m, st)
+    if p.empty:
+        counts = p.counts()
+        console.print(f"Nothing to do: {counts['=', 'run']} runs and {counts['=', 'measurement']} "
+                      f"measurements are up to date in {st.root}.")
+        return
+    _print_plan(p, verbose=False)
+    ex = m.executor
+    executor = LocalExecutor(workers or ex.workers, ex.runs_per_gpu, ex.threads_per_worker)
+    console.print(f"\nApplying {len(p.tasks)} tasks on {executor.workers} workers ...")
+    try:
+        with ApplyProgress(console, len(p.tasks), p.labels) as progress:
+            outcome = executor.run(p.tasks, progress)
+    except KeyboardInterrupt:
+        err_console.print("Interrupted: finished work is stored; run `runner apply` again to resume.")
+        _refresh(st)
+        sys.exit(130)
+    _refresh(st)
+    not_run = [t.run_id for t in p.tasks if t.run_id not in outcome.done and t.run_id not in outcome.failed]
+    console.print(f"{len(outcome.done)} runs done, {len(outcome.failed)} failed, store: {st.root}")
+    if outcome.failed or not_run:
+        for rid, msg in outcome.failed.items():
+            err_console.print(f"failed {rid} {p.labels.get(rid, '')}: {msg.splitlines()[0] if msg else ''}",
+                              markup=False)
+        for rid in not_run:
+            err_console.print(f"not run {rid} {p.labels.get(rid, '')}", markup=False)
+        err_console.print("Tracebacks: runner sql MANIFEST \"SELECT run_id, error FROM runs WHERE status='failed'\"",
+                          markup=False)
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("manifest", type=click.Path(exists=True, dir_okay=False))
+@click.argument("query")
+@store_option
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "parquet"]), default="table")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Write the result to this file (required for parquet).")
+def sql(manifest: str, query: str, store: str | None, fmt: str, output: str | None) -> None:
+    """Run a read-only SQL QUERY over the store (tables: runs, metrics, measures, diagrams, gaps, timings)."""
+    import duckdb
+
+    m = _load(manifest)
+    try:
+        con = _store(m, store).connect(read_only=True)
+        df = con.sql(query).pl()
+    except FileNotFoundError as exc:
+        err_console.print(str(exc), markup=False)
+        sys.exit(1)
+    except duckdb.Error as exc:
+        err_console.print(f"SQL error: {exc}", markup=False)
+        sys.exit(1)
+    if fmt == "parquet":
+        if not output:
+            raise click.UsageError("--format parquet needs --output FILE")
+        df.write_parquet(output)
+    elif fmt in ("csv", "json"):
+        text = df.write_csv() if fmt == "csv" else df.write_json()
+        Path(output).write_text(text) if output else click.echo(text, nl=False)
+    else:
+        table = Table(*df.columns, show_lines=False)
+        for row in df.iter_rows():
+            table.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row))
+        console.print(table)
+        console.print(f"[dim]{df.height} rows[/]")
+
+
+@main.command()
+@click.argument("manifest", type=click.Path(exists=True, dir_okay=False), required=False)
+@store_option
+@click.option("--kind", "kinds", multiple=True, help="Report kind (repeatable; default: the manifest's [[reports]]).")
+@click.option("--format", "fmt", type=click.Choice(["html", "latex", "both"]), default="both")
+@click.option("--out", type=click.Path(file_okay=False), default=None, help="Output directory (default: STORE/reports).")
+@click.option("--list", "list_kinds", is_flag=True, help="List the report kinds and exit.")
+def report(manifest: str | None, store: str | None, kinds: tuple[str, ...], fmt: str, out: str | None,
+           list_kinds: bool) -> None:
+    """Render reports from the store as HTML and LaTeX; print their paths."""
+    from reports.render import REPORT_KINDS, build_report
+
+    if list_kinds:
+        for name, fn in REPORT_KINDS.items():
+            console.print(f"{name:24s} {(fn.__doc__ or '').strip().splitlines()[0]}")
+        return
+    if manifest is None:
+        raise click.UsageError("MANIFEST is required (or --list)")
+    m = _load(manifest)
+    chosen = list(kinds) or [r.kind for r in m.reports] or ["gap_regression"]
+    unknown = [k for k in chosen if k not in REPORT_KINDS]
+    if unknown:
+        raise click.UsageError(f"unknown report kind(s) {unknown}; known: {', '.join(REPORT_KINDS)}")
+    st = _store(m, store)
+    formats = ("html", "latex") if fmt == "both" else (fmt,)
+    con = st.connect()
+    try:
+        paths = build_report(con, chosen, Path(out) if out else st.root / "reports", manifest_text=m.text,
+                             title=m.experiment.name, formats=formats)
+    finally:
+        con.close()
+    for path in paths:
+        click.echo(str(path))
+
+
+@main.command(name="list")
+@click.argument("what", type=click.Choice(["models", "datasets", "measures", "regularisers", "reports"]))
+def list_(what: str) -> None:
+    """List registered models, datasets, measures, regularisers or reports."""
+    if what == "models":
+        from models.architectures import get_model, list_models
+
+        rows = [(n, get_model(n).paper) for n in list_models()]
+    elif what == "datasets":
+        from models.data import list_datasets
+
+        rows = [(n, "") for n in list_datasets()]
+    elif what == "measures":
+        from measures.registry import get_measure, list_measures
+
+        rows = [(n, f"{get_measure(n).paper} (v{get_measure(n).version})") for n in list_measures()]
+    elif what == "regularisers":
+        from models.regularisers import get_regulariser, list_regularisers
+
+        rows = [(n, get_regulariser(n).paper) for n in list_regularisers()]
+    else:
+        from reports.render import REPORT_KINDS
+
+        rows = [(n, (f.__doc__ or "").strip().splitlines()[0]) for n, f in REPORT_KINDS.items()]
+    table = Table("name", "reference")
+    for r in rows:
+        table.add_row(*r)
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,281 @@
+"""The manifest schema: experiment, data, model, training, regulariser, measures, sweep.
+
+:func:`load_manifest` reads TOML or YAML, validates every section and every
+point of the sweep, and raises one :class:`~runner.errors.ManifestError` listing
+every problem with ``file:line``. Sections whose schema depends on a name
+(``model``, ``regulariser``, each ``measures`` entry) are validated against the
+registered component's parameter model.
+"""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path as FsPath
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny
+
+from measures.registry import MeasureParams, get_measure, list_measures
+from models.architectures import ModelParams, get_model, list_models
+from models.data import DatasetSpec
+from models.regularisers import RegulariserParams, get_regulariser, list_regularisers
+from models.training import RegulariserSpec, TrainingSpec
+from runner.errors import ManifestError, Problem, suggest, validate
+from runner.positions import Path, toml_lines, yaml_lines
+from runner.sweep import SweepSpec, expand_sweep
+
+SECTIONS = ("experiment", "dataset", "model", "training", "regulariser", "measurement", "measures",
+            "reports", "executor", "sweep")
+RUN_SECTIONS = ("dataset", "model", "training", "regulariser")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ExperimentSpec(_Frozen):
+    """``[experiment]``: name, where the store lives, the seeds every sweep point is trained with."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
+    description: str = ""
+    store: str | None = None
+    seeds: tuple[int, ...] = Field((0,), min_length=1)
+
+    @property
+    def store_path(self) -> str:
+        return self.store or f"runs/{self.name}"
+
+
+class MeasurementSpec(_Frozen):
+    """``[measurement]``: the fixed sample of examples every measure is computed on.
+
+    ``train_samples`` training and ``test_samples`` test examples are drawn once
+    per data set with ``seed`` (the same examples for every run and checkpoint).
+    """
+
+    train_samples: int = Field(1000, ge=2)
+    test_samples: int = Field(500, ge=2)
+    seed: int = 0
+    batch_size: int = Field(512, ge=1)
+
+
+class ExecutorSpec(_Frozen):
+    """``[executor]``: how runs are scheduled."""
+
+    kind: Literal["local"] = "local"
+    workers: int | None = Field(None, ge=1)
+    runs_per_gpu: int = Field(1, ge=1)
+    threads_per_worker: int = Field(1, ge=1)
+
+
+class ReportEntry(_Frozen):
+    """One ``[[reports]]`` entry: a report kind and its output formats."""
+
+    kind: str
+    formats: tuple[Literal["html", "latex"], ...] = ("html", "latex")
+
+
+class ModelEntry(_Frozen):
+    """A registered architecture and its parameters."""
+
+    name: str
+    params: SerializeAsAny[ModelParams]
+
+
+class MeasureEntry(_Frozen):
+    """A measure to compute at every checkpoint; ``id`` names its rows (default: ``name``)."""
+
+    name: str
+    id: str
+    params: SerializeAsAny[MeasureParams]
+
+    @property
+    def version(self) -> int:
+        return get_measure(self.name).version
+
+
+class RunConfig(_Frozen):
+    """Everything that determines one trained network (its identity is :func:`runner.keys.run_id`)."""
+
+    dataset: DatasetSpec
+    model: ModelEntry
+    training: TrainingSpec
+    regulariser: RegulariserSpec
+    seed: int
+
+
+@dataclass
+class Run:
+    """One point of the run matrix: its config and the sweep values that made it."""
+
+    config: RunConfig
+    axes: dict[str, Any]
+
+    @property
+    def run_id(self) -> str:
+        from runner.keys import run_id
+
+        return run_id(self.config)
+
+
+@dataclass
+class Manifest:
+    """A validated manifest and its expanded run matrix."""
+
+    file: str
+    text: str
+    experiment: ExperimentSpec
+    measurement: MeasurementSpec
+    executor: ExecutorSpec
+    measures: list[MeasureEntry]
+    reports: list[ReportEntry]
+    runs: list[Run] = field(default_factory=list)
+
+
+def _parse(file: str, text: str) -> tuple[dict, dict[Path, int]]:
+    try:
+        if file.endswith((".yaml", ".yml")):
+            data, lines = yaml.safe_load(text) or {}, yaml_lines(text)
+        else:
+            data, lines = tomllib.loads(text), toml_lines(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ManifestError(file, [Problem((), f"not valid TOML: {exc}")], {}, text) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        lines = {("yaml",): mark.line + 1} if mark else {}
+        raise ManifestError(file, [Problem((), f"not valid YAML: {exc}", at=("yaml",))], lines, text) from None
+    if not isinstance(data, dict):
+        raise ManifestError(file, [Problem((), f"expected a table of sections; found {type(data).__name__}")])
+    return data, lines
+
+
+def _named(data: Any, section: Path, known: list[str], kind: str, problems: list[Problem],
+           at: dict[Path, Path]) -> tuple[str | None, dict]:
+    """Split a ``{name = ..., **params}`` table into its name and params."""
+    if not isinstance(data, dict):
+        problems.append(Problem(section, f"expected a table with a 'name' key", data, at.get(section)))
+        return None, {}
+    params = {k: v for k, v in data.items() if k != "name"}
+    name = data.get("name")
+    if name is None:
+        problems.append(Problem(section + ("name",), f"missing; expected one of the {kind}s: {', '.join(known)}"))
+    elif name not in known:
+        problems.append(Problem(section + ("name",), f"unknown {kind}{suggest(name, known)} "
+                                f"(known: {', '.join(known)})", name, at.get(section + ("name",))))
+        name = None
+    return name, params
+
+
+def _run_config(point: dict, seed: int, problems: list[Problem], at: dict[Path, Path]) -> RunConfig | None:
+    """Validate one sweep point's run sections into a :class:`RunConfig`."""
+    n_before = len(problems)
+    dataset = validate(DatasetSpec, point.get("dataset", {}), ("dataset",), problems, at)
+    training = validate(TrainingSpec, point.get("training", {}), ("training",), problems, at)
+    name, params = _named(point.get("model"), ("model",), list_models(), "model", problems, at)
+    model = name and validate(get_model(name).params, params, ("model",), problems, at)
+    reg = dict(point.get("regulariser", {"name": "none"}))
+    weight = reg.pop("weight", 0.0)
+    rname, rparams = _named(reg, ("regulariser",), list_regularisers(), "regulariser", problems, at)
+    rp = rname and validate(get_regulariser(rname).params, rparams, ("regulariser",), problems, at)
+    regulariser = rname and rp is not None and validate(
+        RegulariserSpec, {"name": rname, "weight": weight, "params": rp}, ("regulariser",), problems, at)
+    if len(problems) > n_before:
+        return None
+    return RunConfig(dataset=dataset, model=ModelEntry(name=name, params=model), training=training,
+                     regulariser=regulariser, seed=seed)
+
+
+def _measures(data: Any, problems: list[Problem]) -> list[MeasureEntry]:
+    if not isinstance(data, list):
+        problems.append(Problem(("measures",), "expected a list of [[measures]] tables", data))
+        return []
+    entries, seen = [], {}
+    for i, item in enumerate(data):
+        item = dict(item) if isinstance(item, dict) else item
+        mid = item.pop("id", None) if isinstance(item, dict) else None
+        name, params = _named(item, ("measures", i), list_measures(), "measure", problems, {})
+        if name is None:
+            continue
+        p = validate(get_measure(name).params, params, ("measures", i), problems)
+        mid = mid or name
+        if mid in seen:
+            problems.append(Problem(("measures", i, "id"), f"measure id {mid!r} is already used by "
+                                    f"measures[{seen[mid]}]; give one of them a distinct 'id'", mid))
+        seen[mid] = i
+        if p is not None:
+            entries.append(MeasureEntry(name=name, id=mid, params=p))
+    return entries
+
+
+def load_manifest(path: str | FsPath) -> Manifest:
+    """Read, validate and expand a manifest.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.toml``, ``.yaml`` or ``.yml`` file.
+
+    Returns
+    -------
+    Manifest
+
+    Raises
+    ------
+    ManifestError
+        Listing every problem at once, each with ``file:line``, key path, what was
+        expected and what was found.
+    FileNotFoundError
+        If ``path`` does not exist.
+    """
+    file = str(path)
+    text = FsPath(path).read_text()
+    data, lines = _parse(file, text)
+    problems: list[Problem] = []
+    for key in data:
+        if key not in SECTIONS:
+            problems.append(Problem((key,), f"unknown section{suggest(key, SECTIONS)} (known: {', '.join(SECTIONS)})"))
+    for key in ("experiment", "dataset", "model"):
+        if key not in data:
+            problems.append(Problem((key,), f"missing section [{key}]"))
+    experiment = validate(ExperimentSpec, data.get("experiment", {}), ("experiment",), problems)
+    measurement = validate(MeasurementSpec, data.get("measurement", {}), ("measurement",), problems)
+    executor = validate(ExecutorSpec, data.get("executor", {}), ("executor",), problems)
+    reports = [validate(ReportEntry, r, ("reports", i), problems) for i, r in enumerate(data.get("reports", []))]
+    measures = _measures(data.get("measures", []), problems)
+    sweep = validate(SweepSpec, data.get("sweep", {}), ("sweep",), problems)
+    runs: list[Run] = []
+    if sweep is not None:  # validated even when other sections have problems: every error at once
+        base = {k: copy.deepcopy(data[k]) for k in RUN_SECTIONS if k in data}
+        runs = _expand(base, sweep, experiment.seeds if experiment else (0,), problems)
+    if problems:
+        raise ManifestError(file, _dedupe(problems), lines, text)
+    return Manifest(file, text, experiment, measurement, executor, measures, reports, runs)
+
+
+def _expand(base: dict, sweep: SweepSpec, seeds: tuple[int, ...], problems: list[Problem]) -> list[Run]:
+    points, sweep_problems = expand_sweep(base, sweep)
+    problems.extend(sweep_problems)
+    runs, seen = [], set()
+    for point, axes, at in points:
+        for seed in seeds:
+            config = _run_config(point, seed, problems, at)
+            if config is None:
+                break
+            run = Run(config, {**axes, "seed": seed})
+            if run.run_id not in seen:
+                seen.add(run.run_id)
+                runs.append(run)
+    return runs
+
+
+def _dedupe(problems: list[Problem]) -> list[Problem]:
+    seen, out = set(), []
+    for p in problems:
+        key = (p.path, p.message, repr(p.found))
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return out

@@ -1,0 +1,224 @@
+"""The result store: Parquet files per run (the source of truth) and a DuckDB file of views.
+
+Layout under the store root::
+
+    genlab.duckdb                     views over the Parquet files, report tables
+    runs/<run_id>/state.json          what is done (read by the plan)
+    runs/<run_id>/run.parquet         one row of the ``runs`` table
+    runs/<run_id>/metrics.parquet     loss and accuracy per epoch and split
+    runs/<run_id>/checkpoints/epoch_0040.pt
+    runs/<run_id>/measures/e0040-<measure>.parquet    one file per measurement
+    runs/<run_id>/diagrams/e0040-<measure>.parquet
+    runs/<run_id>/timings/<phase>.parquet
+
+Every file is written to a temporary name and renamed, so a crash never leaves
+a half-written file, and a measurement always rewrites the same file, so a
+recomputation never leaves duplicate rows. Workers write only their own run's
+directory; the coordinator alone writes the DuckDB file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+SCHEMAS: dict[str, pa.Schema] = {
+    "runs": pa.schema([
+        ("run_id", pa.string()), ("experiment", pa.string()), ("seed", pa.int64()), ("dataset", pa.string()),
+        ("arch", pa.string()), ("regulariser", pa.string()), ("config", pa.string()), ("axes", pa.string()),
+        ("status", pa.string()), ("error", pa.string()), ("device", pa.string()),
+        ("started_at", pa.timestamp("us")), ("finished_at", pa.timestamp("us")), ("wall_s", pa.float64()),
+    ]),
+    "metrics": pa.schema([
+        ("run_id", pa.string()), ("epoch", pa.int32()), ("split", pa.string()), ("loss", pa.float64()),
+        ("accuracy", pa.float64()), ("regulariser", pa.float64()),
+    ]),
+    "measures": pa.schema([
+        ("run_id", pa.string()), ("epoch", pa.int32()), ("measure", pa.string()), ("layer", pa.string()),
+        ("statistic", pa.string()), ("value", pa.float64()), ("measure_key", pa.string()), ("version", pa.int32()),
+    ]),
+    "diagrams": pa.schema([
+        ("run_id", pa.string()), ("epoch", pa.int32()), ("measure", pa.string()), ("layer", pa.string()),
+        ("bootstrap", pa.int32()), ("dim", pa.int32()), ("birth", pa.float64()), ("death", pa.float64()),
+    ]),
+    "timings": pa.schema([
+        ("run_id", pa.string()), ("epoch", pa.int32()), ("phase", pa.string()), ("name", pa.string()),
+        ("seconds", pa.float64()),
+    ]),
+}
+
+#: Where each table's shards live, relative to the store root.
+GLOBS = {
+    "runs": "runs/*/run.parquet",
+    "metrics": "runs/*/metrics.parquet",
+    "measures": "runs/*/measures/*.parquet",
+    "diagrams": "runs/*/diagrams/*.parquet",
+    "timings": "runs/*/timings/*.parquet",
+}
+
+GAPS_VIEW = """
+CREATE OR REPLACE VIEW gaps AS
+SELECT run_id, epoch,
+       max(accuracy) FILTER (WHERE split = 'train') AS train_accuracy,
+       max(accuracy) FILTER (WHERE split = 'test') AS test_accuracy,
+       train_accuracy - test_accuracy AS gen_gap
+FROM metrics GROUP BY run_id, epoch
+"""
+
+
+def write_atomic(table: pa.Table, path: Path) -> None:
+    """Write ``table`` to ``path`` as Parquet through a temporary file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+
+
+def write_json_atomic(obj: Any, path: Path) -> None:
+    """Write ``obj`` as JSON to ``path`` through a temporary file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(obj, indent=1, sort_keys=True))
+    os.replace(tmp, path)
+
+
+def to_table(name: str, rows: list[dict]) -> pa.Table:
+    """Rows (dicts) of the core table ``name`` as an Arrow table with its fixed schema."""
+    schema = SCHEMAS[name]
+    return pa.table({f.name: pa.array([r.get(f.name) for r in rows], f.type) for f in schema}, schema=schema)
+
+
+class RunDir:
+    """Files of one run. Only the worker that owns the run writes here."""
+
+    def __init__(self, root: Path, run_id: str):
+        self.run_id = run_id
+        self.path = Path(root) / "runs" / run_id
+
+    def state(self) -> dict:
+        """What is done: ``{"trained": bool, "checkpoints": [...], "measurements": {...}, ...}``."""
+        f = self.path / "state.json"
+        return json.loads(f.read_text()) if f.exists() else {}
+
+    def write_state(self, state: dict) -> None:
+        write_json_atomic(state, self.path / "state.json")
+
+    def checkpoint_path(self, epoch: int) -> Path:
+        return self.path / "checkpoints" / f"epoch_{epoch:04d}.pt"
+
+    def save_checkpoint(self, epoch: int, state_dict: dict) -> None:
+        import torch
+
+        path = self.checkpoint_path(epoch)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        torch.save(state_dict, tmp)
+        os.replace(tmp, path)
+
+    def load_checkpoint(self, epoch: int) -> dict:
+        """The state dict saved at ``epoch``, loaded with ``weights_only=True``."""
+        import torch
+
+        return torch.load(self.checkpoint_path(epoch), map_location="cpu", weights_only=True)
+
+    def write(self, table: str, rows: list[dict], shard: str | None = None) -> None:
+        """Write rows of a core table: ``run.parquet``/``metrics.parquet``, or a named shard."""
+        if table == "runs":
+            path = self.path / "run.parquet"
+        elif table == "metrics":
+            path = self.path / "metrics.parquet"
+        else:
+            path = self.path / table / f"{shard}.parquet"
+        write_atomic(to_table(table, rows), path)
+
+
+class Store:
+    """The store root: run directories and the DuckDB file over them."""
+
+    DB_NAME = "genlab.duckdb"
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    @property
+    def db_path(self) -> Path:
+        return self.root / self.DB_NAME
+
+    def run(self, run_id: str) -> RunDir:
+        return RunDir(self.root, run_id)
+
+    def states(self) -> dict[str, dict]:
+        """``{run_id: state}`` of every run directory in the store."""
+        runs = self.root / "runs"
+        if not runs.is_dir():
+            return {}
+        return {d.name: RunDir(self.root, d.name).state() for d in sorted(runs.iterdir()) if d.is_dir()}
+
+    def connect(self, read_only: bool = False):
+        """Open the DuckDB file. The writable connection (coordinator only) refreshes the views.
+
+        Raises
+        ------
+        FileNotFoundError
+            If ``read_only`` and the store has no database yet.
+        """
+        import duckdb
+
+        if read_only:
+            if not self.db_path.exists():
+                raise FileNotFoundError(f"no result store at {self.root} (expected {self.db_path}); "
+                                        "run `runner apply MANIFEST` first")
+            return duckdb.connect(str(self.db_path), read_only=True)
+        self.root.mkdir(parents=True, exist_ok=True)
+        con = _connect_writable(self.db_path)
+        self.refresh_views(con)
+        return con
+
+    def refresh_views(self, con) -> None:
+        """(Re)create a view per core table over its Parquet shards, and the ``gaps`` view."""
+        empty_dir = self.root / "_empty"
+        for name, pattern in GLOBS.items():
+            if any(self.root.glob(pattern)):
+                source = str(self.root.resolve() / pattern)
+            else:
+                source = str(empty_dir.resolve() / f"{name}.parquet")
+                if not Path(source).exists():
+                    write_atomic(to_table(name, []), Path(source))
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet("
+                        f"'{_sql_str(source)}', union_by_name = true)")
+        con.execute(GAPS_VIEW)
+
+
+def _connect_writable(path: Path, attempts: int = 20, wait_s: float = 0.25):
+    """Open the DuckDB file for writing, waiting a little while another process holds it.
+
+    Raises
+    ------
+    OSError
+        Naming the file and what to do when it stays locked (a ``runner sql``
+        session or another program holds it open).
+    """
+    import duckdb
+
+    for attempt in range(attempts):
+        try:
+            return duckdb.connect(str(path))
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            if attempt == attempts - 1:
+                raise OSError(f"the result database {path} is held open by another process ({exc}); "
+                              "close it (e.g. a `runner sql` session) and run the command again. "
+                              "The Parquet files hold every result; nothing was lost.") from None
+            time.sleep(wait_s)
+    raise AssertionError("unreachable")
+
+
+def _sql_str(s: str) -> str:
+    return s.replace("'", "''")

@@ -1,0 +1,185 @@
+"""The worker: one run's task, end to end (data -> model -> train -> checkpoints -> measures).
+
+A worker writes only its own run's directory. Training always starts from
+scratch (it is deterministic, so a rerun after an interruption gives the same
+metrics and checkpoints); measurements load the stored checkpoints and never
+retrain. A measure that raises fails the run, after the other measures ran.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import traceback
+from datetime import datetime, timezone
+from typing import Callable
+
+import numpy as np
+import pyarrow as pa
+
+from runner.plan import Measurement, Task
+from runner.store import SCHEMAS, RunDir, write_atomic
+
+Emit = Callable[[str], None]
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _diagram_table(run_id: str, epoch: int, measure: str, diagrams) -> pa.Table:
+    cols: dict[str, list] = {k: [] for k in ("layer", "bootstrap", "dim", "birth", "death")}
+    for d in diagrams:
+        pairs = np.asarray(d.pairs, dtype=np.float64).reshape(-1, 2)
+        n = len(pairs)
+        cols["layer"] += [d.layer] * n
+        cols["bootstrap"].append(np.full(n, d.bootstrap, np.int32))
+        cols["dim"].append(np.full(n, d.dim, np.int32))
+        cols["birth"].append(pairs[:, 0])
+        cols["death"].append(pairs[:, 1])
+    n = len(cols["layer"])
+    cat = {k: (np.concatenate(v) if v else np.zeros(0)) for k, v in cols.items() if k != "layer"}
+    data = {"run_id": [run_id] * n, "epoch": np.full(n, epoch, np.int32), "measure": [measure] * n,
+            "layer": cols["layer"], **cat}
+    schema = SCHEMAS["diagrams"]
+    return pa.table({f.name: pa.array(data[f.name], f.type) for f in schema}, schema=schema)
+
+
+class RunWorker:
+    """Executes one :class:`~runner.plan.Task`."""
+
+    def __init__(self, task: Task, emit: Emit | None = None):
+        self.task = task
+        self.cfg = task.run.config
+        self.dir = RunDir(task.store, task.run_id)
+        self.emit = emit or (lambda phase: None)
+        self.state = self.dir.state()
+        self.errors: list[str] = []
+
+    def run_row(self, status: str, error: str | None = None) -> None:
+        """Write the run's single row of the ``runs`` table."""
+        c = self.cfg
+        self.dir.write("runs", [{
+            "run_id": self.task.run_id, "experiment": self.task.experiment, "seed": c.seed,
+            "dataset": c.dataset.name, "arch": c.model.name, "regulariser": c.regulariser.name,
+            "config": json.dumps(c.model_dump(mode="json"), sort_keys=True),
+            "axes": json.dumps(self.task.run.axes, sort_keys=True), "status": status, "error": error,
+            "device": "cpu", "started_at": self.state.get("started_at"),
+            "finished_at": _now() if status in ("done", "failed") else None,
+            "wall_s": self.state.get("train_seconds"),
+        }])
+
+    def save_state(self, **changes) -> None:
+        self.state.update(changes)
+        self.dir.write_state({k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in self.state.items()})
+
+    def execute(self) -> None:
+        """Train if needed, then compute the task's measurements; record the outcome."""
+        from models.data import load_splits
+
+        if isinstance(self.state.get("started_at"), str):
+            self.state["started_at"] = datetime.fromisoformat(self.state["started_at"])
+        self.emit("loading data")
+        data = load_splits(self.cfg.dataset, self.cfg.seed)
+        if self.task.train:
+            self.train(data)
+        by_epoch: dict[int, list[Measurement]] = {}
+        for m in self.task.measurements:
+            by_epoch.setdefault(m.epoch, []).append(m)
+        for epoch in sorted(by_epoch):
+            self.measure(data, epoch, by_epoch[epoch])
+        status = "failed" if self.errors else "done"
+        error = "\n\n".join(self.errors) or None
+        self.save_state(status=status, error=error)
+        self.run_row(status, error)
+        if self.errors:
+            raise RuntimeError(error)
+
+    def build(self, data):
+        import torch
+
+        from models.architectures import build_model
+
+        torch.manual_seed(self.cfg.seed)
+        return build_model(self.cfg.model.name, self.cfg.model.params, data.input_shape, data.n_classes)
+
+    def train(self, data) -> None:
+        from models.training import train
+
+        self.save_state(trained=False, status="running", error=None, started_at=_now(),
+                        measurements=self.state.get("measurements", {}))
+        self.run_row("running")
+        model = self.build(data)
+        epochs = self.cfg.training.epochs
+        start = time.perf_counter()
+        result = train(model, data, self.cfg.training, self.cfg.regulariser, self.cfg.seed,
+                       on_epoch=lambda m: self.emit(f"train epoch {m.epoch}/{epochs}"))
+        seconds = time.perf_counter() - start
+        for epoch, state_dict in result.checkpoints.items():
+            self.dir.save_checkpoint(epoch, state_dict)
+        rid = self.task.run_id
+        rows = [{"run_id": rid, "epoch": m.epoch, "split": s, "loss": m.loss[s], "accuracy": m.accuracy[s],
+                 "regulariser": m.regulariser if s == "train" else None}
+                for m in result.metrics for s in m.loss]
+        self.dir.write("metrics", rows)
+        self.dir.write("timings", [{"run_id": rid, "epoch": epochs, "phase": "train", "name": "train",
+                                    "seconds": seconds}], shard="train")
+        self.save_state(trained=True, checkpoints=sorted(result.checkpoints), train_seconds=seconds)
+        self.run_row("trained")
+
+    def measure(self, data, epoch: int, todo: list[Measurement]) -> None:
+        from measures.providers import Providers
+        from measures.registry import get_measure
+
+        model = self.build(data)
+        model.load_state_dict(self.dir.load_checkpoint(epoch))
+        ms = self.task.measurement
+        providers = Providers(model, data, ms.train_samples, ms.test_samples, ms.seed, ms.batch_size)
+        rid = self.task.run_id
+        for m in todo:
+            self.emit(f"epoch {epoch}: {m.entry.id}")
+            booked = set(providers.seconds)
+            start = time.perf_counter()
+            try:
+                result = providers.compute(get_measure(m.entry.name), m.entry.params)
+            except Exception:
+                self.errors.append(f"measure {m.entry.id!r} at epoch {epoch} failed:\n{traceback.format_exc()}")
+                continue
+            total = time.perf_counter() - start
+            new = {p: s for p, s in providers.seconds.items() if p not in booked}
+            shard = f"e{epoch:04d}-{m.entry.id}"
+            self.dir.write("measures", [{"run_id": rid, "epoch": epoch, "measure": m.entry.id, "layer": layer,
+                                         "statistic": stat, "value": value, "measure_key": m.key,
+                                         "version": m.version} for layer, stat, value in result.rows], shard)
+            write_atomic(_diagram_table(rid, epoch, m.entry.id, result.diagrams),
+                         self.dir.path / "diagrams" / f"{shard}.parquet")
+            timings = [{"run_id": rid, "epoch": epoch, "phase": "measure", "name": m.entry.id,
+                        "seconds": total - sum(new.values())}]
+            timings += [{"run_id": rid, "epoch": epoch, "phase": "provider", "name": p, "seconds": s}
+                        for p, s in new.items()]
+            self.dir.write("timings", timings, shard)
+            self.state.setdefault("measurements", {})[m.slot] = {"key": m.key, "version": m.version}
+            self.save_state()
+
+
+def run_task(task: Task, emit: Emit | None = None, threads: int = 1) -> None:
+    """Execute ``task`` in this process with ``threads`` CPU threads (deterministic algorithms on).
+
+    Raises
+    ------
+    Exception
+        Whatever training or a measure raised, after the failure is recorded in the store.
+    """
+    import torch
+
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(True)
+    worker = RunWorker(task, emit)
+    try:
+        worker.execute()
+    except Exception:
+        if not worker.errors:  # training or data failed: record it here
+            tb = traceback.format_exc()
+            worker.save_state(status="failed", error=tb)
+            worker.run_row("failed", tb)
+        raise

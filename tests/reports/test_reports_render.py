@@ -1,0 +1,109 @@
+"""reports.render and reports.formatting: HTML and LaTeX documents, the report registry."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from reports.formatting import latex_cell, latex_escape, pvalue, sig
+from reports.render import FORMATS, REPORT_KINDS, build_report, latex_environment
+
+
+@pytest.mark.parametrize("x, text", [
+    (0.98012, "0.980"), (-1.2834, "-1.28"), (0.0123456, "0.0123"), (123.456, "123"),
+    (1234.5, "1234"), (0.00012345, "1.23e-04"), (2.5e7, "2.50e+07"), (0, "0"),
+    (float("nan"), "–"), (None, "–"), (float("inf"), "inf")])
+def test_sig(x, text):
+    assert sig(x) == text
+
+
+@pytest.mark.parametrize("p, text", [(0.0123, "0.012"), (0.5, "0.500"), (0.0009, "<0.001"),
+                                     (1e-17, "<0.001"), (0.001, "0.001"), (float("nan"), "–")])
+def test_pvalue(p, text):
+    assert pvalue(p) == text
+
+
+def test_latex_escape_and_cells():
+    assert latex_escape(r"a_b & 50% $x$ #1 {y} ~ ^ \ <>|") == (
+        r"a\_b \& 50\% \$x\$ \#1 \{y\} \textasciitilde{} \textasciicircum{} "
+        r"\textbackslash{} \textless{}\textgreater{}\textbar{}")
+    assert latex_cell(1.23e-5, "num") == r"$1.23\times 10^{-5}$"
+    assert latex_cell(-0.5, "num") == "$-0.500$"
+    assert latex_cell(1e-9, "p") == "$<$0.001"
+    assert latex_cell(None, "num") == "--"
+    assert latex_cell("mean_x", "text") == r"mean\_x"
+
+
+def test_latex_environment_keeps_braces():
+    env = latex_environment()
+    out = env.from_string(r"\textbf{((( x | latex_escape )))}((= gone =))"
+                          r"((* if y *)){ok}((* endif *))").render(x="a_b", y=True)
+    assert out == r"\textbf{a\_b}{ok}"
+
+
+def _outside_verbatim(tex: str) -> str:
+    return re.sub(r"\\begin\{verbatim\}.*?\\end\{verbatim\}", "", tex, flags=re.S)
+
+
+def test_latex_document_is_standalone_and_escaped(built):
+    tex = built["tex"]
+    assert tex.startswith(r"\documentclass")
+    for needed in (r"\usepackage{booktabs}", r"\usepackage{graphicx}", r"\begin{document}",
+                   r"\toprule", r"\midrule", r"\bottomrule", r"\end{document}"):
+        assert needed in tex
+    body = _outside_verbatim(tex)
+    assert not re.search(r"(?<!\\)_", body), "unescaped _ outside verbatim"
+    stripped = body.replace(r"\{", "").replace(r"\}", "")
+    depth = 0
+    for ch in stripped:
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        assert depth >= 0, "closing brace without an opening one"
+    assert depth == 0, "unbalanced braces"
+    assert r"Synthetic\_study \& co" in tex
+    assert "# study_1: gap ~ measures {tiny}" in tex  # the manifest, verbatim
+
+
+def test_latex_figure_pdf_beside_the_tex(built):
+    names = re.findall(r"\\includegraphics\[[^\]]*\]\{([^}]*)\}", built["tex"])
+    assert names == ["gap-regression-scatter.pdf"]
+    pdf = built["out_dir"] / names[0]
+    assert pdf in built["paths"] and pdf.read_bytes().startswith(b"%PDF")
+
+
+def test_html_is_self_contained(built):
+    html = built["html"]
+    assert html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>")
+    assert "<style>" in html and "<svg" in html
+    for external in ("<script", "<link", "src=", "@import", "url(http"):
+        assert external not in html
+    assert "<details class=\"sql\"><summary>SQL</summary>" in html
+    assert html.count("CREATE OR REPLACE TABLE &#34;run_features&#34;") >= 4
+    assert "Synthetic_study &amp; co" in html
+    assert "20% &amp; &lt;more&gt;" in html  # manifest, escaped, in <details>
+    assert "&lt;0.001" in html
+    assert "activation_persistence: not computed" in html
+
+
+def test_build_report_returns_what_it_wrote(built):
+    names = sorted(p.name for p in built["paths"])
+    assert names == ["gap-regression-scatter.pdf", "gap_regression.html", "gap_regression.tex"]
+
+
+def test_unknown_kind_and_format_suggest(store, tmp_path):
+    with pytest.raises(ValueError, match="'kinds' parameter.*Did you mean 'gap_regression'"):
+        build_report(store, ["gap_regresion"], tmp_path, manifest_text="", title="t")
+    with pytest.raises(ValueError, match="'formats' parameter.*Did you mean 'latex'"):
+        build_report(store, ["gap_regression"], tmp_path, manifest_text="", title="t",
+                     formats=("latx",))
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("kind", sorted(REPORT_KINDS))
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_every_kind_renders_every_format(kind, fmt, store, tmp_path):
+    paths = build_report(store, [kind], tmp_path / "out", manifest_text="x = 1",
+                         title="T", formats=(fmt,))
+    main = [p for p in paths if p.suffix == FORMATS[fmt]]
+    assert [p.name for p in main] == [f"{kind}{FORMATS[fmt]}"]
+    assert all(p.exists() and p.stat().st_size > 0 for p in paths)

@@ -1,0 +1,198 @@
+"""End to end: plan, apply, idempotence, recomputation of a changed measure, interruption, failures."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from runner.store import Store
+from tests.runner.conftest import BASE
+
+pytestmark = pytest.mark.slow
+
+MANIFEST = BASE + """
+[[measures]]
+name = "activation_persistence"
+neurons = 20
+samples = 100
+bootstraps = 2
+"""
+
+
+def cli(*args, check=True):
+    proc = subprocess.run([sys.executable, "-m", "runner.cli", *map(str, args)], capture_output=True, text=True,
+                          cwd=Path(__file__).parents[2])
+    if check and proc.returncode != 0:
+        raise AssertionError(f"runner {args} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def snapshot(store: Path) -> dict[str, float]:
+    return {str(p.relative_to(store)): p.stat().st_mtime_ns for p in sorted((store / "runs").rglob("*"))
+            if p.is_file()}
+
+
+def query(store: Path, sql: str) -> list[tuple]:
+    con = Store(store).connect(read_only=True)
+    try:
+        return con.sql(sql).fetchall()
+    finally:
+        con.close()
+
+
+def tables(store: Path) -> dict[str, list]:
+    con = Store(store).connect(read_only=True)
+    out = {
+        "runs": con.sql("SELECT run_id, seed, arch, config, axes, status FROM runs ORDER BY ALL").fetchall(),
+        "metrics": con.sql("SELECT * FROM metrics ORDER BY ALL").fetchall(),
+        "measures": con.sql("SELECT * FROM measures ORDER BY ALL").fetchall(),
+        "diagrams": con.sql("SELECT * FROM diagrams ORDER BY ALL").fetchall(),
+    }
+    con.close()
+    return out
+
+
+@pytest.fixture(scope="module")
+def applied(tmp_path_factory):
+    d = tmp_path_factory.mktemp("apply")
+    manifest = d / "m.toml"
+    manifest.write_text(MANIFEST)
+    store = d / "store"
+    proc = cli("apply", manifest, "--store", store, "--workers", 2)
+    return manifest, store, proc
+
+
+def test_apply_stores_every_table(applied):
+    manifest, store, proc = applied
+    assert "4 runs done, 0 failed" in proc.stdout
+    con = Store(store).connect(read_only=True)
+    assert con.sql("SELECT count(*), min(status), max(status) FROM runs").fetchall()[0] == (4, "done", "done")
+    # epochs 0..3, three splits, every run
+    assert con.sql("SELECT count(*) FROM metrics").fetchall()[0][0] == 4 * 4 * 3
+    per = con.sql("SELECT measure, count(DISTINCT (run_id, epoch)) FROM measures GROUP BY 1 ORDER BY 1").fetchall()
+    assert per == [("activation_persistence", 8), ("neural_collapse", 8), ("weight_spectrum", 8)]
+    # H0 of 20 neurons: 19 finite deaths and one essential class per bootstrap
+    h0 = con.sql("SELECT count(*) FILTER (WHERE isfinite(death)), count(*) FROM diagrams "
+                 "WHERE dim = 0 GROUP BY run_id, epoch, bootstrap").fetchall()
+    assert set(h0) == {(19, 20)}
+    gaps = con.sql("SELECT g.gen_gap, t.accuracy - s.accuracy FROM gaps g "
+                   "JOIN metrics t ON t.run_id = g.run_id AND t.epoch = g.epoch AND t.split = 'train' "
+                   "JOIN metrics s ON s.run_id = g.run_id AND s.epoch = g.epoch AND s.split = 'test'").fetchall()
+    assert len(gaps) == 16 and all(a == b for a, b in gaps)
+    axes = [json.loads(a) for (a,) in con.sql("SELECT axes FROM runs").fetchall()]
+    assert sorted((a["model.depth"], a["seed"]) for a in axes) == [(1, 0), (1, 1), (2, 0), (2, 1)]
+    con.close()
+
+
+def test_second_apply_does_nothing(applied):
+    manifest, store, _ = applied
+    before = snapshot(store)
+    proc = cli("apply", manifest, "--store", store)
+    assert "Nothing to do: 4 runs and 24 measurements are up to date" in proc.stdout
+    assert snapshot(store) == before
+    plan = cli("plan", manifest, "--store", store).stdout
+    assert "0 runs to train, 0 measurements to compute, 0 stale" in plan
+
+
+def test_changed_measure_recomputes_only_that_measure(applied, tmp_path):
+    manifest, store, _ = applied
+    changed = tmp_path / "changed.toml"
+    changed.write_text(MANIFEST.replace("neurons = 20", "neurons = 15"))
+    plan = cli("plan", changed, "--store", store).stdout
+    assert "0 runs to train, 0 measurements to compute, 8 stale" in plan
+    assert "~ activation_persistence @ epoch 3: parameters or measurement sample changed" in plan
+    before = snapshot(store)
+    cli("apply", changed, "--store", store)
+    after = snapshot(store)
+    touched = {k for k in after if after[k] != before.get(k)}
+    assert touched and all("activation_persistence" in k or k.endswith(("state.json", "run.parquet"))
+                           for k in touched), touched
+    assert query(store, "SELECT count(*) FROM diagrams WHERE dim = 0 AND isfinite(death)")[0][0] == 8 * 2 * 14
+    cli("apply", manifest, "--store", store)  # back to the module's manifest
+
+
+def test_broken_manifest_exit_2_and_store_untouched(applied, tmp_path):
+    _, store, _ = applied
+    broken = tmp_path / "broken.toml"
+    broken.write_text(MANIFEST.replace("width = 16", "widht = 16").replace('"neural_collapse"', '"neural_colapse"'))
+    before = snapshot(store)
+    db = (store / "genlab.duckdb").stat().st_mtime_ns
+    proc = cli("apply", broken, "--store", store, check=False)
+    assert proc.returncode == 2
+    assert "broken.toml:12 (model.widht): unknown key; did you mean 'width'?" in proc.stderr
+    assert "did you mean 'neural_collapse'?" in proc.stderr
+    assert snapshot(store) == before and (store / "genlab.duckdb").stat().st_mtime_ns == db
+
+
+def test_sql_formats(applied, tmp_path):
+    manifest, store, _ = applied
+    out = cli("sql", manifest, "SELECT count(*) AS n FROM runs", "--store", store, "--format", "csv").stdout
+    assert out.splitlines() == ["n", "4"]
+    pq = tmp_path / "g.parquet"
+    cli("sql", manifest, "SELECT * FROM gaps", "--store", store, "--format", "parquet", "-o", pq)
+    import polars as pl
+
+    assert pl.read_parquet(pq).height == 16
+    bad = cli("sql", manifest, "SELECT nope FROM runs", "--store", store, check=False)
+    assert bad.returncode == 1 and "SQL error" in bad.stderr
+    ro = cli("sql", manifest, "DROP VIEW runs", "--store", store, check=False)
+    assert ro.returncode == 1
+
+
+def test_interrupted_apply_resumes_to_the_same_rows(applied, tmp_path):
+    _, reference, _ = applied
+    manifest = tmp_path / "m.toml"
+    manifest.write_text(MANIFEST)
+    store = tmp_path / "store"
+    proc = subprocess.Popen([sys.executable, "-m", "runner.cli", "apply", str(manifest), "--store", str(store),
+                             "--workers", "1"], cwd=Path(__file__).parents[2],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        states = Store(store).states()
+        if any(s.get("status") == "done" for s in states.values()) and len(states) >= 2:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(60) == 130
+    states = Store(store).states()
+    assert sum(s.get("status") == "done" for s in states.values()) < 4
+    cli("apply", manifest, "--store", store)
+    assert tables(store) == tables(reference)
+
+
+def _in_process_apply(text: str, tmp_path, **kw):
+    import tests.runner.faulty  # noqa: F401  (registers the measure here)
+    from runner.executor import LocalExecutor
+    from runner.manifest import load_manifest
+    from runner.plan import make_plan
+
+    path = tmp_path / "f.toml"
+    path.write_text(text)
+    m = load_manifest(path)
+    store = Store(tmp_path / "store")
+    outcome = LocalExecutor(workers=2).run(make_plan(m, store).tasks)
+    return m, store, outcome
+
+
+@pytest.mark.parametrize("mode", ["raise", "crash"])
+def test_a_failing_run_does_not_stop_the_others(tmp_path, mode):
+    text = BASE.replace('name = "neural_collapse"', f'name = "faulty"\nmode = "{mode}"')
+    m, store, outcome = _in_process_apply(text, tmp_path)
+    depth = {r.run_id: r.config.model.params.depth for r in m.runs}
+    assert sorted(outcome.done) == sorted(r for r, d in depth.items() if d == 1)
+    assert sorted(outcome.failed) == sorted(r for r, d in depth.items() if d == 2)
+    if mode == "raise":
+        con = store.connect()
+        rows = con.sql("SELECT run_id, status, error FROM runs WHERE status = 'failed'").fetchall()
+        assert sorted(r for r, _, _ in rows) == sorted(outcome.failed)
+        assert all("faulty measure: depth 2" in e for _, _, e in rows)
+        # the other measures of the failed runs were still computed
+        n = con.sql("SELECT count(*) FROM measures WHERE measure = 'weight_spectrum'").fetchall()[0][0]
+        assert n > 0 and con.sql("SELECT count(DISTINCT run_id) FROM measures WHERE measure = 'weight_spectrum'"
+                                 ).fetchall()[0][0] == 4
