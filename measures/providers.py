@@ -24,6 +24,11 @@ def sample_indices(n_available: int, n_wanted: int, seed: int) -> np.ndarray:
     return rng.permutation(n_available)[: min(n_wanted, n_available)]
 
 
+def _weights_of(model) -> dict[str, np.ndarray]:
+    return {name: layer.weight.detach().double().cpu().numpy().copy()
+            for name, layer in model.weight_layers().items()}
+
+
 class Providers:
     """Lazily computed measure inputs of one network at one checkpoint.
 
@@ -38,10 +43,18 @@ class Providers:
         Seed of the sample (the same examples for every run of a data set split).
     batch_size : int
         Batch size of the recording forward pass.
+    init_model : Network, optional
+        The same network at initialisation, for the ``init_weights`` provider.
+    history : dict, optional
+        The run's per-epoch metrics, for the ``history`` provider (layout in
+        :data:`measures.registry.PROVIDERS`).
     """
 
-    def __init__(self, model, data, train_samples: int, test_samples: int, seed: int, batch_size: int = 512):
+    def __init__(self, model, data, train_samples: int, test_samples: int, seed: int, batch_size: int = 512,
+                 init_model=None, history: dict | None = None):
         self.model = model.eval()
+        self.history = history
+        self.init_model = init_model
         self.data = data
         self.index = {"train": sample_indices(len(data.x["train"]), train_samples, seed),
                       "test": sample_indices(len(data.x["test"]), test_samples, seed + 1)}
@@ -67,8 +80,20 @@ class Providers:
         return spec(params, **{p: self.get(p) for p in spec.providers})
 
     def _weights(self) -> dict[str, np.ndarray]:
-        return {name: layer.weight.detach().double().numpy().copy()
-                for name, layer in self.model.weight_layers().items()}
+        return _weights_of(self.model)
+
+    def _init_weights(self) -> dict[str, np.ndarray]:
+        if self.init_model is None:
+            raise ValueError("the init_weights provider needs the network at initialisation (init_model)")
+        return _weights_of(self.init_model)
+
+    def _history(self) -> dict:
+        if self.history is None:
+            raise ValueError("the history provider needs the run's per-epoch metrics")
+        return self.history
+
+    def _inputs(self) -> dict:
+        return {s: self.data.x[s][torch.from_numpy(i)] for s, i in self.index.items()}
 
     def _labels(self) -> dict[str, np.ndarray]:
         return {s: self.data.y[s][i].numpy() for s, i in self.index.items()}

@@ -30,6 +30,8 @@ from pydantic import BaseModel, ConfigDict
 #:
 #: ``weights``        dict[str, ndarray]: weight of every layer with weights, in forward
 #:                    order; Linear ``(out, in)``, Conv ``(out, in, kh, kw)``; float64.
+#: ``init_weights``   the same dict for the run's network at initialisation (epoch 0,
+#:                    rebuilt from the run's seed, which is how training began).
 #: ``activations``    dict[split, dict[str, ndarray of shape (n_samples, n_neurons)]]:
 #:                    post-activation output of every layer with weights (the last one is
 #:                    the logits layer ``"output"``), flattened, float32, on the fixed
@@ -37,11 +39,18 @@ from pydantic import BaseModel, ConfigDict
 #: ``preactivations`` same layout: the Linear/Conv output before batch norm and the
 #:                    nonlinearity (Galanti et al. 2023's embeddings).
 #: ``logits``         dict[split, ndarray of shape (n_samples, n_classes)], float32.
+#: ``inputs``         dict[split, Tensor of shape (n_samples, *input_shape)], float32: the
+#:                    fixed measurement sample itself (for measures that perturb or mix
+#:                    inputs and run the ``model``).
 #: ``labels``         dict[split, ndarray of shape (n_samples,)], int64; the labels the
 #:                    network was trained on (noisy labels included) for "train".
+#: ``history``        dict[split, dict[str, ndarray of shape (n_epochs + 1,)]]: the run's
+#:                    per-epoch ``"epoch"``, ``"loss"`` and ``"accuracy"`` (fraction), epoch 0
+#:                    being the network at initialisation; split in {"train", "val", "test"}.
 #: ``model``          the ``torch.nn.Module`` in eval mode, on the CPU.
 #: ``data``           the run's :class:`models.data.DataSplits`.
-PROVIDERS = ("weights", "activations", "preactivations", "logits", "labels", "model", "data")
+PROVIDERS = ("weights", "init_weights", "activations", "preactivations", "logits", "inputs", "labels",
+             "history", "model", "data")
 
 
 class MeasureParams(BaseModel):

@@ -80,7 +80,29 @@ class Figure:
     block: str = "figure"
 
 
-Block = Paragraph | Notice | Table | Figure
+@dataclass
+class Graphic:
+    """A drawing given in both output languages (e.g. a critical-difference diagram).
+
+    Attributes
+    ----------
+    key : str
+        Identifier, unique in the report.
+    caption : str
+    svg : str
+        A complete ``<svg>`` element, inlined in the HTML as it is.
+    tikz : str
+        A complete ``tikzpicture`` environment, placed in the LaTeX as it is.
+    """
+
+    key: str
+    caption: str
+    svg: str
+    tikz: str
+    block: str = "graphic"
+
+
+Block = Paragraph | Notice | Table | Figure | Graphic
 
 
 @dataclass

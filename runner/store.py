@@ -34,10 +34,11 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("arch", pa.string()), ("regulariser", pa.string()), ("config", pa.string()), ("axes", pa.string()),
         ("status", pa.string()), ("error", pa.string()), ("device", pa.string()),
         ("started_at", pa.timestamp("us")), ("finished_at", pa.timestamp("us")), ("wall_s", pa.float64()),
+        ("best_epoch", pa.int32()), ("stopped_epoch", pa.int32()), ("notes", pa.string()),
     ]),
     "metrics": pa.schema([
         ("run_id", pa.string()), ("epoch", pa.int32()), ("split", pa.string()), ("loss", pa.float64()),
-        ("accuracy", pa.float64()), ("regulariser", pa.float64()),
+        ("accuracy", pa.float64()), ("regulariser", pa.float64()), ("lr", pa.float64()),
     ]),
     "measures": pa.schema([
         ("run_id", pa.string()), ("epoch", pa.int32()), ("measure", pa.string()), ("layer", pa.string()),

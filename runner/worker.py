@@ -9,6 +9,7 @@ retrain. A measure that raises fails the run, after the other measures ran.
 from __future__ import annotations
 
 import json
+import os
 import time
 import traceback
 from datetime import datetime, timezone
@@ -64,10 +65,27 @@ class RunWorker:
             "dataset": c.dataset.name, "arch": c.model.name, "regulariser": c.regulariser.name,
             "config": json.dumps(c.model_dump(mode="json"), sort_keys=True),
             "axes": json.dumps(self.task.run.axes, sort_keys=True), "status": status, "error": error,
-            "device": "cpu", "started_at": self.state.get("started_at"),
+            "device": self.state.get("device"), "started_at": self.state.get("started_at"),
             "finished_at": _now() if status in ("done", "failed") else None,
-            "wall_s": self.state.get("train_seconds"),
+            "wall_s": self.state.get("train_seconds"), "best_epoch": self.state.get("best_epoch"),
+            "stopped_epoch": self.state.get("stopped_epoch"),
+            "notes": "\n".join(self.state.get("notes", [])) or None,
         }])
+
+    def history(self) -> dict:
+        """The run's per-epoch metrics as the ``history`` provider lays them out."""
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(self.dir.path / "metrics.parquet").to_pydict()
+        out: dict[str, dict[str, list]] = {}
+        for epoch, split, loss, acc in zip(table["epoch"], table["split"], table["loss"], table["accuracy"]):
+            cols = out.setdefault(split, {"epoch": [], "loss": [], "accuracy": []})
+            cols["epoch"].append(epoch), cols["loss"].append(loss), cols["accuracy"].append(acc)
+        result = {}
+        for split, cols in out.items():
+            order = np.argsort(cols["epoch"], kind="stable")
+            result[split] = {k: np.asarray(v, dtype=np.float64)[order] for k, v in cols.items()}
+        return result
 
     def save_state(self, **changes) -> None:
         self.state.update(changes)
@@ -109,32 +127,37 @@ class RunWorker:
         self.save_state(trained=False, status="running", error=None, started_at=_now(),
                         measurements=self.state.get("measurements", {}))
         self.run_row("running")
-        model = self.build(data)
+        device = training_device()
+        self.save_state(device=str(device))
+        model = self.build(data).to(device)
         epochs = self.cfg.training.epochs
         start = time.perf_counter()
         result = train(model, data, self.cfg.training, self.cfg.regulariser, self.cfg.seed,
                        on_epoch=lambda m: self.emit(f"train epoch {m.epoch}/{epochs}"))
         seconds = time.perf_counter() - start
         for epoch, state_dict in result.checkpoints.items():
-            self.dir.save_checkpoint(epoch, state_dict)
+            self.dir.save_checkpoint(epoch, {k: v.cpu() for k, v in state_dict.items()})
         rid = self.task.run_id
         rows = [{"run_id": rid, "epoch": m.epoch, "split": s, "loss": m.loss[s], "accuracy": m.accuracy[s],
-                 "regulariser": m.regulariser if s == "train" else None}
+                 "regulariser": m.regulariser if s == "train" else None, "lr": m.lr}
                 for m in result.metrics for s in m.loss]
         self.dir.write("metrics", rows)
         self.dir.write("timings", [{"run_id": rid, "epoch": epochs, "phase": "train", "name": "train",
                                     "seconds": seconds}], shard="train")
-        self.save_state(trained=True, checkpoints=sorted(result.checkpoints), train_seconds=seconds)
+        self.save_state(trained=True, checkpoints=sorted(result.checkpoints), train_seconds=seconds,
+                        best_epoch=result.best_epoch, stopped_epoch=result.stopped_epoch, notes=result.notes)
         self.run_row("trained")
 
     def measure(self, data, epoch: int, todo: list[Measurement]) -> None:
         from measures.providers import Providers
         from measures.registry import get_measure
 
+        init_model = self.build(data)  # the seeded build is the network training started from
         model = self.build(data)
         model.load_state_dict(self.dir.load_checkpoint(epoch))
         ms = self.task.measurement
-        providers = Providers(model, data, ms.train_samples, ms.test_samples, ms.seed, ms.batch_size)
+        providers = Providers(model, data, ms.train_samples, ms.test_samples, ms.seed, ms.batch_size,
+                              init_model=init_model, history=self.history())
         rid = self.task.run_id
         for m in todo:
             self.emit(f"epoch {epoch}: {m.entry.id}")
@@ -162,6 +185,17 @@ class RunWorker:
             self.save_state()
 
 
+def training_device():
+    """The device a worker trains on: the first visible GPU, else the CPU.
+
+    The executor pins each worker to its GPU through ``CUDA_VISIBLE_DEVICES``,
+    so ``cuda`` here is the worker's own GPU. Measures are computed on the CPU.
+    """
+    import torch
+
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
 def run_task(task: Task, emit: Emit | None = None, threads: int = 1) -> None:
     """Execute ``task`` in this process with ``threads`` CPU threads (deterministic algorithms on).
 
@@ -172,6 +206,8 @@ def run_task(task: Task, emit: Emit | None = None, threads: int = 1) -> None:
     """
     import torch
 
+    # cuBLAS needs a fixed workspace for deterministic results on the GPU.
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.set_num_threads(threads)
     torch.use_deterministic_algorithms(True)
     worker = RunWorker(task, emit)
