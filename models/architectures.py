@@ -20,7 +20,8 @@ from __future__ import annotations
 import difflib
 import fnmatch
 from dataclasses import dataclass
-from typing import Callable, Literal
+from collections.abc import Mapping
+from typing import Any, Callable, Literal
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field
@@ -218,15 +219,29 @@ def conv(params: ConvParams, input_shape: tuple[int, ...], n_classes: int) -> Ne
     return Network(blocks)
 
 
-def build_model(name: str, params: ModelParams, input_shape: tuple[int, ...], n_classes: int) -> Network:
+def build_model(name: str, params: ModelParams | Mapping[str, Any], input_shape: tuple[int, ...],
+                n_classes: int) -> Network:
     """Build the registered architecture ``name`` for inputs of ``input_shape``.
+
+    Parameters
+    ----------
+    name : str
+        A registered architecture (``runner list models``).
+    params : ModelParams or mapping
+        Its parameters, as the architecture's params model or as plain keys.
+    input_shape : tuple of int
+        Shape of one input, e.g. ``(1, 8, 8)``.
+    n_classes : int
 
     Raises
     ------
     ValueError
-        If the architecture does not accept inputs with ``len(input_shape)`` dimensions.
+        If the architecture does not accept inputs with ``len(input_shape)``
+        dimensions (or, as a pydantic ``ValidationError``, a parameter is invalid).
     """
     spec = get_model(name)
+    if isinstance(params, Mapping):  # plain keys, as written in a manifest's [model] section
+        params = spec.params(**params)
     if spec.input_ndims is not None and len(input_shape) not in spec.input_ndims:
         kinds = {1: "(n_features,)", 2: "(C, L)", 3: "(C, H, W)"}
         shapes = " or ".join(kinds.get(n, f"{n}-D") for n in spec.input_ndims)

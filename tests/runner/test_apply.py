@@ -72,6 +72,10 @@ def test_apply_stores_every_table(applied):
     assert "4 runs done, 0 failed" in proc.stdout
     con = Store(store).connect(read_only=True)
     assert con.sql("SELECT count(*), min(status), max(status) FROM runs").fetchall()[0] == (4, "done", "done")
+    assert con.sql("SELECT DISTINCT device FROM runs").fetchall() == [("cpu",)]
+    # the learning rate of every trained epoch is stored (none at epoch 0: nothing trained yet)
+    assert con.sql("SELECT count(*) FILTER (WHERE lr IS NULL AND epoch > 0), "
+                   "count(*) FILTER (WHERE lr IS NOT NULL AND epoch = 0) FROM metrics").fetchall() == [(0, 0)]
     # epochs 0..3, three splits, every run
     assert con.sql("SELECT count(*) FROM metrics").fetchall()[0][0] == 4 * 4 * 3
     per = con.sql("SELECT measure, count(DISTINCT (run_id, epoch)) FROM measures GROUP BY 1 ORDER BY 1").fetchall()
