@@ -122,5 +122,5 @@ class Providers:
             pres[split] = {k: torch.cat(v).numpy() for k, v in parts["pre"].items()}
             acts[split] = {k: torch.cat(v).numpy() for k, v in parts["post"].items()}
             logits[split] = torch.cat(out).numpy()
-        # Time of the shared forward pass is booked once, under "activations".
+        # One forward pass fills all three; its time is booked once, under the provider asked for first.
         self._cache.update(activations=acts, preactivations=pres, logits=logits)
