@@ -18,13 +18,14 @@ measure with the providers it asked for as keyword arguments::
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
+
+from runner.errors import unknown_name
 
 #: Providers a measure may ask for. Each is computed once per run and checkpoint.
 #:
@@ -169,9 +170,7 @@ def get_measure(name: str) -> MeasureSpec:
     """
     _load_all()
     if name not in _REGISTRY:
-        close = difflib.get_close_matches(name, list(_REGISTRY), n=3)
-        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-        raise KeyError(f"unknown measure {name!r}{hint} (known: {', '.join(sorted(_REGISTRY))})")
+        raise KeyError(unknown_name("measure", name, _REGISTRY))
     return _REGISTRY[name]
 
 

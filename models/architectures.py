@@ -17,15 +17,16 @@ the papers are in :mod:`models.zoo`.
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Callable, Literal
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
+
+from runner.errors import unknown_name
 
 
 class ModelParams(BaseModel):
@@ -143,9 +144,7 @@ def get_model(name: str) -> ArchitectureSpec:
         With the closest registered names when ``name`` is unknown.
     """
     if name not in _REGISTRY:
-        close = difflib.get_close_matches(name, list(_REGISTRY), n=3)
-        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-        raise KeyError(f"unknown model {name!r}{hint} (known: {', '.join(sorted(_REGISTRY))})")
+        raise KeyError(unknown_name("model", name, _REGISTRY))
     return _REGISTRY[name]
 
 

@@ -10,16 +10,23 @@ only when the manifest says ``download = true``.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from models.augment import BatchAugment
+from runner.errors import unknown_name
 
 SPLITS = ("train", "val", "test")
 
@@ -106,9 +113,7 @@ def get_dataset(name: str) -> DatasetInfo:
 
 
 def _unknown(name: str) -> str:
-    close = difflib.get_close_matches(name, list(_REGISTRY), n=3)
-    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    return f"unknown data set {name!r}{hint} (known: {', '.join(list_datasets())})"
+    return unknown_name("data set", name, _REGISTRY)
 
 
 def list_datasets() -> list[str]:

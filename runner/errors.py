@@ -51,6 +51,15 @@ def suggest(name: str, known: Iterable[str]) -> str:
     return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
 
 
+def unknown_name(kind: str, name: str, known: Iterable[str]) -> str:
+    """The message for an unknown registered ``name`` of ``kind`` (e.g. ``"measure"``).
+
+    Names the closest registered names ("did you mean") and all of them.
+    """
+    known = sorted(known)
+    return f"unknown {kind} {name!r}{suggest(name, known)} (known: {', '.join(known)})"
+
+
 class ManifestError(Exception):
     """A manifest that cannot be used; ``str()`` lists every problem with its line."""
 

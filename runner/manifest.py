@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny
 from measures.registry import MeasureParams, get_measure, list_measures
 from models.architectures import ModelParams, get_model, list_models
 from models.data import DatasetSpec
-from models.regularisers import RegulariserParams, get_regulariser, list_regularisers
+from models.regularisers import get_regulariser, list_regularisers
 from models.training import RegulariserSpec, TrainingSpec
 from runner.errors import ManifestError, Problem, suggest, validate
 from runner.positions import Path, toml_lines, yaml_lines
@@ -156,7 +156,7 @@ def _named(data: Any, section: Path, known: list[str], kind: str, problems: list
            at: dict[Path, Path]) -> tuple[str | None, dict]:
     """Split a ``{name = ..., **params}`` table into its name and params."""
     if not isinstance(data, dict):
-        problems.append(Problem(section, f"expected a table with a 'name' key", data, at.get(section)))
+        problems.append(Problem(section, "expected a table with a 'name' key", data, at.get(section)))
         return None, {}
     params = {k: v for k, v in data.items() if k != "name"}
     name = data.get("name")

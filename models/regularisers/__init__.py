@@ -11,12 +11,13 @@ to the loss and stores the unweighted value per epoch as the metric
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from typing import Callable
 
 import torch
 from pydantic import BaseModel, ConfigDict
+
+from runner.errors import unknown_name
 
 
 class RegulariserParams(BaseModel):
@@ -70,9 +71,7 @@ def get_regulariser(name: str) -> RegulariserSpec:
     """
     _load_all()
     if name not in _REGISTRY:
-        close = difflib.get_close_matches(name, list(_REGISTRY), n=3)
-        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-        raise KeyError(f"unknown regulariser {name!r}{hint} (known: {', '.join(sorted(_REGISTRY))})")
+        raise KeyError(unknown_name("regulariser", name, _REGISTRY))
     return _REGISTRY[name]
 
 
