@@ -4,5 +4,5 @@ Data flow, one way: store tables -> ``templates/sql/*.sql.j2`` materialised by
 :mod:`reports.sql` -> statistics in Python (:mod:`reports.stats`) written back
 as ``report_<kind>_*`` tables -> a document (:mod:`reports.document`) rendered
 to HTML and LaTeX by :mod:`reports.render`. Report kinds are registered in
-:data:`reports.render.REPORT_KINDS`.
+:mod:`reports.kinds`.
 """

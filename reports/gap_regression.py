@@ -29,6 +29,7 @@ from reports.families import (DEFAULT_FAMILIES, Family, FamilyData, family_data,
 from reports.sql import SqlProject, write_table
 
 KIND = "gap_regression"
+SUMMARY = "R² (5x2cv) of linear models of the gap on each measure family; 5x2cv tests; OLS; Kendall tau"
 
 #: Tables the report writes, by short name.
 TABLES = {short: f"report_{KIND}_{short}"

@@ -1,9 +1,9 @@
-"""Render report documents to HTML and LaTeX; the report registry.
+"""Render report documents to HTML and LaTeX.
 
 ``build_report(con, ["gap_regression"], out_dir, ...)`` writes
 ``out_dir/gap_regression.html`` (one self-contained file: inline CSS and SVG)
 and ``out_dir/gap_regression.tex`` (standalone article with booktabs tables,
-figures as PDF files beside it). Templates live in ``templates/html`` and
+figures as PDF files beside it). The kinds are listed in :mod:`reports.kinds`. Templates live in ``templates/html`` and
 ``templates/tex``; ``<kind>.<ext>.j2`` is used when present, else ``base``.
 LaTeX templates use ``((( var )))``, ``((* block *))`` and ``((= comment =))``
 so that braces stay LaTeX.
@@ -11,25 +11,21 @@ so that braces stay LaTeX.
 
 from __future__ import annotations
 
-import difflib
 import importlib.resources
 import pathlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import duckdb
 import jinja2
 from markupsafe import Markup
 
-from reports import gap_regression
 from reports.document import Report
 from reports.figures import save_pdf, to_svg
 from reports.formatting import cell_text, latex_cell, latex_escape, pvalue, sig
+from reports.kinds import check_kind, kind_builder
+from runner.errors import unknown_name
 
-#: Report kinds: name -> function ``(con, config=None) -> Report``.
-REPORT_KINDS: dict[str, Callable[..., Report]] = {
-    "gap_regression": gap_regression.build,
-}
 #: Output formats and their file suffixes.
 FORMATS = {"html": ".html", "latex": ".tex"}
 
@@ -120,13 +116,11 @@ def render_latex(report: Report, *, title: str, manifest_text: str,
 
 
 def _check_names(kinds: Iterable[str], formats: Iterable[str]) -> None:
-    for label, names, known in (("kinds", kinds, REPORT_KINDS), ("formats", formats, FORMATS)):
-        for name in names:
-            if name not in known:
-                close = difflib.get_close_matches(name, list(known), n=1)
-                hint = f" Did you mean {close[0]!r}?" if close else ""
-                raise ValueError(f"The {label!r} parameter of build_report must hold names "
-                                 f"in {sorted(known)}. Got {name!r} instead.{hint}")
+    for name in kinds:
+        check_kind(name)
+    for name in formats:
+        if name not in FORMATS:
+            raise ValueError(unknown_name("report format", name, list(FORMATS)))
 
 
 def build_report(con: duckdb.DuckDBPyConnection, kinds: list[str], out_dir: pathlib.Path,
@@ -139,7 +133,7 @@ def build_report(con: duckdb.DuckDBPyConnection, kinds: list[str], out_dir: path
     con : duckdb.DuckDBPyConnection
         The store; report tables (``report_<kind>_*``) are written to it.
     kinds : list of str
-        Names in :data:`REPORT_KINDS`.
+        Report kinds (:func:`reports.kinds.list_kinds`).
     out_dir : pathlib.Path
         Created if missing.
     manifest_text : str
@@ -162,7 +156,7 @@ def build_report(con: duckdb.DuckDBPyConnection, kinds: list[str], out_dir: path
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[pathlib.Path] = []
     for kind in kinds:
-        report = REPORT_KINDS[kind](con, options.get(kind))
+        report = kind_builder(kind)(con, options.get(kind))
         if "html" in formats:
             path = out_dir / f"{kind}.html"
             path.write_text(render_html(report, title=title, manifest_text=manifest_text),

@@ -195,19 +195,23 @@ def sql(manifest: str, query: str, store: str | None, fmt: str, output: str | No
 def report(manifest: str | None, store: str | None, kinds: tuple[str, ...], fmt: str, out: str | None,
            list_kinds: bool) -> None:
     """Render reports from the store as HTML and LaTeX; print their paths."""
-    from reports.render import REPORT_KINDS, build_report
+    from reports.kinds import check_kind, kind_summary
+    from reports.kinds import list_kinds as report_kinds
+    from reports.render import build_report
 
     if list_kinds:
-        for name, fn in REPORT_KINDS.items():
-            console.print(f"{name:24s} {(fn.__doc__ or '').strip().splitlines()[0]}")
+        for name in report_kinds():
+            console.print(f"{name:24s} {kind_summary(name)}")
         return
     if manifest is None:
         raise click.UsageError("MANIFEST is required (or --list)")
     m = _load(manifest)
     chosen = list(kinds) or [r.kind for r in m.reports] or ["gap_regression"]
-    unknown = [k for k in chosen if k not in REPORT_KINDS]
-    if unknown:
-        raise click.UsageError(f"unknown report kind(s) {unknown}; known: {', '.join(REPORT_KINDS)}")
+    for kind in chosen:
+        try:
+            check_kind(kind)
+        except ValueError as exc:
+            raise click.UsageError(f"--kind: {exc}") from None
     st = _store(m, store)
     formats = ("html", "latex") if fmt == "both" else (fmt,)
     con = st.connect()
@@ -241,9 +245,9 @@ def list_(what: str) -> None:
 
         rows = [(n, get_regulariser(n).paper) for n in list_regularisers()]
     else:
-        from reports.render import REPORT_KINDS
+        from reports.kinds import kind_summary, list_kinds
 
-        rows = [(n, (f.__doc__ or "").strip().splitlines()[0]) for n, f in REPORT_KINDS.items()]
+        rows = [(n, kind_summary(n)) for n in list_kinds()]
     table = Table("name", "reference")
     for r in rows:
         table.add_row(*r)
