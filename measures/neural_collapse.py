@@ -1,131 +1,88 @@
-"""Intermediate neural collapse: CDNV and NCC accuracy per layer (Galanti et al. TMLR 2023)."""
+"""Intermediate neural collapse per layer: CDNV, NCC accuracy, NC1 and the effective depth."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from typing import Literal
 
 import numpy as np
+from pydantic import Field
 
+from measures.collapse_metrics import cdnv, class_means_and_variances, effective_depth, nc1, ncc_predict
 from measures.registry import MeasureParams, MeasureResult, register_measure
-
-#: Size of the float64 column blocks that embeddings are processed in.
-BLOCK_BYTES = 64 * 2**20
 
 
 class NeuralCollapseParams(MeasureParams):
-    """:func:`neural_collapse` has no parameters."""
+    """Parameters of :func:`neural_collapse`.
 
-
-def _blocks(n_rows: int, n_cols: int) -> Iterator[slice]:
-    width = max(1, BLOCK_BYTES // (8 * max(n_rows, 1)))
-    for start in range(0, n_cols, width):
-        yield slice(start, min(start + width, n_cols))
-
-
-def class_means_and_variances(H: np.ndarray, y_idx: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Class means ``mu_c`` and variances ``Var_c = mean_{i in c} ||h_i - mu_c||^2``.
-
-    Parameters
-    ----------
-    H : ndarray of shape (n_samples, n_features)
-    y_idx : ndarray of shape (n_samples,), int
-        Class index in ``[0, k)`` of each sample; every class has a sample.
-    k : int
-
-    Returns
-    -------
-    means : ndarray of shape (k, n_features), float64
-    variances : ndarray of shape (k,), float64
-        Computed from the residuals in float64, not as ``E||h||^2 - ||mu||^2``.
+    ``effective_depth_epsilon``: the NCC train error rate (fraction, in [0, 1])
+    a layer may have and still count as NCC-separable for the epsilon-effective
+    depth. ``nc1_global_mean``: ``mu_G`` of NC1, ``"samples"`` (the mean of all
+    train samples, Papyan et al.'s text) or ``"class_means"`` (the mean of the
+    class means, their public code).
     """
-    counts = np.bincount(y_idx, minlength=k).astype(np.float64)
-    onehot = np.zeros((H.shape[0], k))
-    onehot[np.arange(H.shape[0]), y_idx] = 1.0
-    means = np.empty((k, H.shape[1]))
-    ss = np.zeros(k)
-    for sl in _blocks(*H.shape):
-        Hb = np.asarray(H[:, sl], dtype=np.float64)
-        means[:, sl] = (onehot.T @ Hb) / counts[:, None]
-        ss += np.bincount(y_idx, weights=((Hb - means[y_idx, sl]) ** 2).sum(axis=1), minlength=k)
-    return means, ss / counts
 
-
-def cdnv(means: np.ndarray, variances: np.ndarray) -> float | None:
-    """Mean over class pairs ``i < j`` of ``(Var_i + Var_j) / (2 ||mu_i - mu_j||^2)``.
-
-    Returns None (undefined) when two class means coincide.
-    """
-    k = means.shape[0]
-    values = []
-    for i in range(k - 1):
-        dist2 = ((means[i + 1:] - means[i]) ** 2).sum(axis=1)
-        if (dist2 == 0).any():
-            return None
-        values.append((variances[i] + variances[i + 1:]) / (2.0 * dist2))
-    return float(np.concatenate(values).mean())
-
-
-def ncc_predict(H: np.ndarray, means: np.ndarray) -> np.ndarray:
-    """Index of the nearest class mean (Euclidean) of each row of ``H``, shape (n_samples,).
-
-    Ties go to the lower class index.
-    """
-    d2 = np.zeros((H.shape[0], means.shape[0]))
-    for sl in _blocks(*H.shape):
-        Hb, Mb = np.asarray(H[:, sl], dtype=np.float64), means[:, sl]
-        d2 += (Hb**2).sum(axis=1)[:, None] - 2.0 * Hb @ Mb.T + (Mb**2).sum(axis=1)[None, :]
-    return np.argmin(d2, axis=1)
+    effective_depth_epsilon: float = Field(0.01, ge=0.0, le=1.0, description="tolerated NCC train error rate")
+    nc1_global_mean: Literal["samples", "class_means"] = Field(
+        "samples", description="global mean of NC1's between-class covariance")
 
 
 def _embedding(preactivations: dict, split: str, layer: str, n: int) -> np.ndarray:
     H = np.asarray(preactivations[split][layer])
     if H.ndim != 2 or H.shape[0] != n:
-        raise ValueError(f"preactivations[{split!r}][{layer!r}]: expected shape ({n}, n_features) to match "
+        raise ValueError(f"preactivations[{split!r}][{layer!r}]: expected shape ({n}, n_neurons) to match "
                          f"labels[{split!r}], got {H.shape}")
     if not np.isfinite(H).all():
         raise ValueError(f"preactivations[{split!r}][{layer!r}] has non-finite values")
     return H
 
 
-def _last_hidden(names: list[str]) -> str | None:
-    if "output" not in names:
-        return names[-1] if names else None
-    i = names.index("output")
-    return names[i - 1] if i > 0 else None
+def _hidden(names: list[str]) -> list[str]:
+    """The layers before ``"output"`` in forward order (all of them when there is no ``"output"``)."""
+    return names[:names.index("output")] if "output" in names else names
 
 
-@register_measure(providers=("preactivations", "labels"), params=NeuralCollapseParams, version=1,
-                  paper="Galanti et al. TMLR 2023, Comparative generalization bounds for deep neural networks")
+@register_measure(providers=("preactivations", "labels"), params=NeuralCollapseParams, version=2,
+                  paper="Galanti et al. TMLR 2023, Comparative generalization bounds for deep neural networks; "
+                        "Papyan et al. PNAS 2020, Prevalence of neural collapse")
 def neural_collapse(params: NeuralCollapseParams, *, preactivations: dict, labels: dict) -> MeasureResult:
-    """Class-distance normalised variance and nearest-class-centre accuracy at every layer.
+    """Class-distance normalised variance, NCC accuracy and NC1 at every layer; effective depth.
 
-    Galanti et al. 2023, their definitions of the CDNV and of the NCC
-    classifier (code: IntermediateNC ``analysis.py``), on the embeddings ``h``
-    = a layer's Linear/Conv output before normalisation and nonlinearity.
-    Classes are the labels present in the train split (a class absent from it
-    has no mean and is left out); at least two are needed. Class means
-    ``mu_c`` and ``Var_c = E_{h in c} ||h - mu_c||^2`` come from the train
+    On the embeddings ``h`` = a layer's Linear/Conv output before
+    normalisation and nonlinearity (Galanti et al. 2023; their code:
+    IntermediateNC ``analysis.py``). Classes are the labels present in the
+    train split (a class absent from it has no mean and is left out); at least
+    two are needed. Class means ``mu_c`` and variances come from the train
     split (float64, from residuals). Per layer:
 
     - ``cdnv``: mean over class pairs ``i < j`` of
-      ``(Var_i + Var_j) / (2 ||mu_i - mu_j||^2)`` (dimensionless; lower means
-      more collapse). Left out when two class means coincide (undefined).
+      ``(Var_i + Var_j) / (2 ||mu_i - mu_j||^2)``, ``Var_c = E_{h in c} ||h - mu_c||^2``
+      (dimensionless; lower means more collapse). Left out when two class means
+      coincide (undefined).
     - ``ncc_accuracy_train``, ``ncc_accuracy_test``: fraction of samples whose
       nearest class mean (Euclidean; ties to the smaller label) is their label,
       in [0, 1]. Test samples whose label is absent from the train split count
       as errors. The test value needs a ``"test"`` split in both providers.
+    - ``nc1``: ``Tr(Sigma_W Sigma_B^+) / C`` on the train split (Papyan, Han,
+      Donoho 2020, Fig. 6; :func:`measures.collapse_metrics.nc1`),
+      dimensionless, lower means more collapse. Left out when all class means
+      coincide.
 
-    On layer ``"all"``: the same three at the last hidden layer (the layer
-    before ``"output"`` in forward order, or the last layer when there is no
-    ``"output"``): ``cdnv_last_hidden``, ``ncc_accuracy_train_last_hidden``,
-    ``ncc_accuracy_test_last_hidden``. No single sign (``higher_is_better``
-    None): NCC accuracy is higher-is-better, CDNV lower-is-better.
+    On layer ``"all"``: the per-layer values at the last hidden layer (the
+    layer before ``"output"`` in forward order, or the last layer when there is
+    no ``"output"``) as ``cdnv_last_hidden``, ``ncc_accuracy_train_last_hidden``,
+    ``ncc_accuracy_test_last_hidden``, ``nc1_last_hidden``; and
+    ``effective_depth``: the 1-based index, among the hidden layers, of the
+    first one whose NCC train error rate is at most ``effective_depth_epsilon``
+    (Galanti et al. 2023's epsilon-effective depth), left out when none is. No
+    single sign (``higher_is_better`` None): NCC accuracy is higher-is-better,
+    the others lower-is-better.
 
     Parameters
     ----------
     params : NeuralCollapseParams
-    preactivations : dict[str, dict[str, ndarray of shape (n_samples, n_features)]]
-        Split to layer to embeddings; every layer of ``"train"`` is measured.
+    preactivations : dict[str, dict[str, ndarray of shape (n_samples, n_neurons)]]
+        Split to layer to embeddings, layers in forward order; every layer of
+        ``"train"`` is measured.
     labels : dict[str, ndarray of shape (n_samples,)]
         Integer labels per split, as trained on.
 
@@ -134,6 +91,11 @@ def neural_collapse(params: NeuralCollapseParams, *, preactivations: dict, label
     ValueError
         If the train split is missing, fewer than two classes are present,
         shapes disagree with the labels, or embeddings are not finite.
+
+    References
+    ----------
+    Galanti, Galanti, Ben-Shaul 2023, TMLR (arXiv 2202.09028); Galanti,
+    Gyorgy, Hutter 2022, ICLR (the CDNV); Papyan, Han, Donoho 2020, PNAS 117(40).
     """
     if "train" not in preactivations or "train" not in labels:
         raise ValueError("neural_collapse needs a 'train' split in preactivations and labels")
@@ -144,20 +106,25 @@ def neural_collapse(params: NeuralCollapseParams, *, preactivations: dict, label
     y_idx = np.searchsorted(classes, y_train)
     has_test = "test" in preactivations and "test" in labels
     y_test = np.asarray(labels["test"]).ravel() if has_test else None
-    result, per_layer = MeasureResult(), {}
+    result, per_layer, train_errors = MeasureResult(), {}, {}
     for layer in preactivations["train"]:
         H = _embedding(preactivations, "train", layer, y_train.size)
         means, var = class_means_and_variances(H, y_idx, classes.size)
-        stats = {"cdnv": cdnv(means, var)}
-        pred = ncc_predict(H, means)
-        stats["ncc_accuracy_train"] = float(np.mean(classes[pred] == y_train))
-        if has_test and layer in preactivations["test"]:
+        wrong = int(np.sum(ncc_predict(H, means) != y_idx))
+        train_errors[layer] = wrong
+        stats = {"cdnv": cdnv(means, var), "ncc_accuracy_train": (y_train.size - wrong) / y_train.size}
+        if has_test and layer in preactivations["test"] and y_test.size:
             pred = ncc_predict(_embedding(preactivations, "test", layer, y_test.size), means)
-            stats["ncc_accuracy_test"] = float(np.mean(classes[pred] == y_test)) if y_test.size else None
+            stats["ncc_accuracy_test"] = float(np.mean(classes[pred] == y_test))
+        stats["nc1"] = nc1(H, y_idx, means, params.nc1_global_mean)
         per_layer[layer] = {k: v for k, v in stats.items() if v is not None}
         for name, value in per_layer[layer].items():
             result.add(layer, name, value)
-    last = _last_hidden(list(preactivations["train"]))
-    for name, value in per_layer.get(last, {}).items():
+    hidden = _hidden(list(preactivations["train"]))
+    for name, value in per_layer.get(hidden[-1] if hidden else None, {}).items():
         result.add("all", f"{name}_last_hidden", value)
+    depth = effective_depth([train_errors[layer] for layer in hidden], y_train.size,
+                            params.effective_depth_epsilon)
+    if depth is not None:
+        result.add("all", "effective_depth", depth)
     return result
