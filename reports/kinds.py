@@ -15,6 +15,7 @@ from runner.errors import unknown_name
 #: Report kind -> module that builds it.
 KIND_MODULES: dict[str, str] = {
     "gap_regression": "reports.gap_regression",
+    "ranking": "reports.ranking",
 }
 
 

@@ -1,0 +1,250 @@
+"""Report ``ranking``: measures ranked by how well they order networks by their gap.
+
+One row per measure statistic (its value at the last epoch it was computed,
+no later than the gap's, one value per run; the ``run_features`` SQL model of
+:mod:`reports.gap_regression`):
+
+- Kendall's tau with the generalization gap (Jiang et al. 2020, *Fantastic
+  generalization measures*, Eq. (3)) and scipy's p-value;
+- the granulated coefficients psi_i per sweep axis and their mean Psi (Eq. (4)-(5));
+- the PGDL conditional mutual information score (arXiv 2012.07976, Section 4),
+
+sorted by |tau|; and, for persistence statistics, Ballester et al. 2023's
+K-means clusters of the points (statistic, gap). The sweep axes are the keys
+of ``runs.axes`` (SQL model ``ranking_run_axes``). This module computes and
+stores; :mod:`reports.ranking_document` turns the stored tables into the document.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from reports.families import is_constant
+from reports.sql import SqlProject, write_table
+from reports.stats_clusters import kmeans_summaries_gap
+from reports.stats_cmi import cmi_score
+from reports.stats_kendall import granulated_kendall, kendall_tau
+
+KIND = "ranking"
+SUMMARY = "Measures ranked by Kendall tau with the gap; granulated psi per sweep axis and Psi; PGDL CMI score"
+
+#: Tables the report writes, by short name.
+TABLES = {short: f"report_{KIND}_{short}" for short in ("measures", "psi", "cmi", "axes", "clusters")}
+
+#: SQL models the report materialises (and their dependencies).
+MODELS = ("final_gaps", "run_features", "ranking_run_axes", "ranking_axes")
+
+#: Column types of every report table (kept even when a table has no rows).
+SCHEMAS = {
+    "measures": {"position": pl.Int64, "measure": pl.Utf8, "statistic": pl.Utf8,
+                 "n_runs": pl.Int64, "tau": pl.Float64, "tau_b": pl.Float64, "p": pl.Float64,
+                 "psi_mean": pl.Float64, "n_axes": pl.Int64, "cmi": pl.Float64,
+                 "cmi_conditioning": pl.Utf8, "status": pl.Utf8},
+    "psi": {"measure": pl.Utf8, "statistic": pl.Utf8, "axis": pl.Utf8, "psi": pl.Float64,
+            "n_cells": pl.Int64, "n_pairs": pl.Int64},
+    "cmi": {"measure": pl.Utf8, "statistic": pl.Utf8, "conditioning": pl.Utf8,
+            "score": pl.Float64},
+    "axes": {"position": pl.Int64, "axis": pl.Utf8, "n_runs": pl.Int64, "n_values": pl.Int64,
+             "value_list": pl.Utf8, "used": pl.Boolean},
+    "clusters": {"measure": pl.Utf8, "statistic": pl.Utf8, "cluster": pl.Int64,
+                 "n_runs": pl.Int64, "mean_value": pl.Float64, "mean_gap": pl.Float64},
+}
+
+
+@dataclass(frozen=True)
+class RankingConfig:
+    """Options of the ``ranking`` report.
+
+    Parameters
+    ----------
+    epoch : int or None
+        Epoch of the gap; ``None`` takes each run's last epoch.
+    experiment : str or None
+        Keep only runs of this experiment.
+    statuses : tuple of str
+        Run statuses to keep.
+    layer : str
+        Layer of the measure rows (``'all'``: network-level aggregates).
+    measures, statistics : tuple of str or None
+        Keep only these measures / statistics (``None``: all in the store).
+    axes : tuple of str or None
+        Sweep axes to use (``None``: every key of ``runs.axes`` that takes two values or more).
+    cmi_subset_sizes : tuple of int
+        Sizes of the conditioning sets of the CMI score: ``(2,)`` is the PGDL
+        competition's, ``(0, 1, 2)`` that of *Fantastic generalization measures*.
+    min_runs : int
+        A statistic with fewer runs than this is not ranked.
+    cluster_measures : tuple of str
+        Measures whose statistics are clustered with the gap (K-means, k=2, seed 0,
+        raw values: Ballester et al. 2023).
+    """
+
+    epoch: int | None = None
+    experiment: str | None = None
+    statuses: tuple[str, ...] = ("done", "trained")
+    layer: str = "all"
+    measures: tuple[str, ...] | None = None
+    statistics: tuple[str, ...] | None = None
+    axes: tuple[str, ...] | None = None
+    cmi_subset_sizes: tuple[int, ...] = (2,)
+    min_runs: int = 10
+    cluster_measures: tuple[str, ...] = ("activation_persistence",)
+
+    def __post_init__(self) -> None:
+        for name in ("statuses", "measures", "statistics", "axes", "cmi_subset_sizes",
+                     "cluster_measures"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                raise TypeError(f"The {name!r} option of ranking must be a list, not a string. "
+                                 f"Got {value!r} instead.")
+            if value is not None:
+                object.__setattr__(self, name, tuple(value))
+        if not self.cmi_subset_sizes or any(
+                not isinstance(s, int) or s < 0 for s in self.cmi_subset_sizes):
+            raise ValueError(f"The 'cmi_subset_sizes' option of ranking must be a non-empty list "
+                             f"of ints in the range [0, inf). Got {self.cmi_subset_sizes} instead.")
+        if not isinstance(self.min_runs, int) or self.min_runs < 3:
+            raise ValueError(f"The 'min_runs' option of ranking must be an int in the range "
+                             f"[3, inf). Got {self.min_runs} instead.")
+
+    def sql_params(self) -> dict[str, Any]:
+        """Values bound to the SQL models (:data:`MODELS`)."""
+        lists = {k: None if v is None else list(v) for k, v in
+                 (("measures", self.measures), ("statistics", self.statistics), ("axes", self.axes))}
+        return {"epoch": self.epoch, "experiment": self.experiment,
+                "statuses": list(self.statuses), "layer": self.layer, **lists}
+
+
+def _nan_last_abs(row: dict) -> tuple:
+    tau = row.get("tau")
+    missing = tau is None or math.isnan(tau)
+    return (missing, 0.0 if missing else -abs(tau), row["measure"], row["statistic"])
+
+
+def rank_statistics(features: pl.DataFrame, run_axes: dict[str, dict[str, Any]],
+                    axes: list[str], cfg: RankingConfig) -> dict[str, list[dict]]:
+    """Rows of the ``measures``, ``psi``, ``cmi`` and ``clusters`` tables.
+
+    Parameters
+    ----------
+    features : polars.DataFrame
+        Rows of ``run_features`` (run_id, measure, statistic, value, gen_gap).
+    run_axes : dict
+        run_id -> {axis: value}; a run without an axis gets ``None`` for it.
+    axes : list of str
+        The varied sweep axes used for psi and CMI (may be empty).
+    cfg : RankingConfig
+
+    Returns
+    -------
+    dict of str to list of dict
+        ``measures`` sorted by |tau| (NaN last), with ``position`` 0, 1, ...
+    """
+    out: dict[str, list[dict]] = {"measures": [], "psi": [], "cmi": [], "clusters": []}
+    for (measure, statistic), part in features.sort("run_id").group_by(
+            ["measure", "statistic"], maintain_order=True):
+        x, y = part["value"].to_numpy().astype(float), part["gen_gap"].to_numpy().astype(float)
+        keep = np.isfinite(x) & np.isfinite(y)
+        x, y, runs = x[keep], y[keep], part["run_id"].to_numpy()[keep]
+        row = {"measure": measure, "statistic": statistic, "n_runs": int(x.size), "status": "ok"}
+        out["measures"].append(row)
+        if x.size < cfg.min_runs:
+            row["status"] = f"too few runs (n={x.size} < {cfg.min_runs})"
+            continue
+        if is_constant(y):
+            row["status"] = "constant gap"
+            continue
+        k = kendall_tau(x, y)
+        row.update(tau=k.tau, tau_b=k.tau_b, p=k.p)
+        if is_constant(x):
+            row["status"] = "constant statistic"
+        elif measure in cfg.cluster_measures:
+            km = kmeans_summaries_gap(x, y, n_clusters=2, random_state=0)
+            out["clusters"] += [{"measure": measure, "statistic": statistic, "cluster": j,
+                                 "n_runs": int(km.sizes[j]), "mean_gap": float(km.mean_gap[j]),
+                                 "mean_value": float(x[km.labels == j].mean())} for j in range(2)]
+        if not axes:
+            continue
+        values = {a: [run_axes.get(r, {}).get(a) for r in runs] for a in axes}
+        g = granulated_kendall(x, y, values)
+        row.update(psi_mean=g.Psi, n_axes=sum(not math.isnan(v) for v in g.psi.values()))
+        out["psi"] += [{"measure": measure, "statistic": statistic, "axis": a, "psi": g.psi[a],
+                        "n_cells": g.n_cells[a], "n_pairs": g.n_pairs[a]} for a in axes]
+        c = cmi_score(x, y, values, subset_sizes=cfg.cmi_subset_sizes)
+        row["cmi"] = c.score
+        if not math.isnan(c.score):
+            row["cmi_conditioning"] = ", ".join(c.argmin) or "(none)"
+        out["cmi"] += [{"measure": measure, "statistic": statistic,
+                        "conditioning": ", ".join(s) or "(none)", "score": v}
+                       for s, v in c.by_subset.items()]
+    out["measures"].sort(key=_nan_last_abs)
+    for i, row in enumerate(out["measures"]):
+        row["position"] = i
+    return out
+
+
+def compute(con: duckdb.DuckDBPyConnection, config: RankingConfig | None = None,
+            *, project: SqlProject | None = None) -> dict[str, Any]:
+    """Materialise the SQL models, rank the statistics and write the report tables.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        The store (writable).
+    config : RankingConfig, optional
+    project : SqlProject, optional
+        SQL models; defaults to the packaged templates.
+
+    Returns
+    -------
+    dict
+        ``config``, ``models`` (executed :class:`reports.sql.Model` s), ``params``,
+        ``gaps`` (polars.DataFrame of final_gaps), ``axes`` (the varied axes used),
+        ``enough`` (bool: enough runs and a gap that varies), ``tables`` (names written).
+    """
+    cfg = config or RankingConfig()
+    project = project or SqlProject()
+    params = cfg.sql_params()
+    models = project.materialise(con, MODELS, params)
+    gaps = con.sql('SELECT run_id, epoch, gen_gap FROM "final_gaps" ORDER BY run_id').pl()
+    features = con.sql('SELECT run_id, measure, statistic, value, gen_gap FROM "run_features"').pl()
+    axes_rows = con.sql('SELECT axis, n_runs, n_values, value_list, varied FROM "ranking_axes" '
+                        'ORDER BY axis').fetchall()
+    axes = [a for a, _, _, _, varied in axes_rows if varied]
+    run_axes: dict[str, dict[str, Any]] = {}
+    for run_id, axis, value in con.sql('SELECT run_id, axis, value FROM "ranking_run_axes"').fetchall():
+        run_axes.setdefault(run_id, {})[axis] = json.loads(value)
+    y = gaps["gen_gap"].to_numpy()
+    enough = len(y) >= cfg.min_runs and not is_constant(y)
+    rows = rank_statistics(features, run_axes, axes, cfg) if enough else {
+        "measures": [], "psi": [], "cmi": [], "clusters": []}
+    rows["axes"] = [{"position": i, "axis": a, "n_runs": n, "n_values": k, "value_list": v,
+                     "used": bool(u)} for i, (a, n, k, v, u) in enumerate(axes_rows)]
+    for short, schema in SCHEMAS.items():
+        write_table(con, TABLES[short], pl.from_dicts(rows[short], schema=schema))
+    return {"config": cfg, "models": models, "params": params, "gaps": gaps, "axes": axes,
+            "enough": enough, "tables": list(TABLES.values())}
+
+
+def build(con: duckdb.DuckDBPyConnection, config: RankingConfig | None = None):
+    """Compute the ``ranking`` report and return its document.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+    config : RankingConfig, optional
+
+    Returns
+    -------
+    reports.document.Report
+    """
+    from reports.ranking_document import document
+
+    return document(con, compute(con, config))

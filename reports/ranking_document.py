@@ -1,0 +1,166 @@
+"""The ``ranking`` document, built from the tables the report stored.
+
+Every number shown is read back from the store with the SQL shown beside it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import numpy as np
+
+from reports.document import Column, Figure, Notice, Paragraph, Report, Section, Table
+from reports.figures import scatter_with_fit
+from reports.formatting import sig
+from reports.gap_regression_document import lineage_sql
+from reports.ranking import KIND, TABLES
+
+
+def _sql_table(con: duckdb.DuckDBPyConnection, ctx: dict, key: str, caption: str, sql: str,
+               columns: list[Column], params: list | None = None) -> Table:
+    rows = con.execute(sql, params or []).fetchall()
+    note = (f"-- {KIND} computed these rows in Python (reports.{KIND}) from the tables\n"
+            f"-- built below and stored them; the document reads them with")
+    if params:
+        note += f"\n-- (parameters bound: {json.dumps(params)})"
+    text = f"{note}:\n{sql.strip()};\n\n{lineage_sql(ctx['models'], ctx['params'])}"
+    return Table(key, caption, columns, [tuple(r) for r in rows], text)
+
+
+def _data_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
+    cfg, axes = ctx["config"], ctx["axes"]
+    y = ctx["gaps"]["gen_gap"].to_numpy()
+    epoch = "the last epoch of each run" if cfg.epoch is None else f"epoch {cfg.epoch}"
+    sec = Section("Data")
+    if len(y):
+        sec.blocks.append(Paragraph(
+            f"{len(y)} runs (statuses: {', '.join(cfg.statuses)}) have a generalization gap "
+            f"(train minus test accuracy) at {epoch}: mean {sig(np.mean(y))}, min "
+            f"{sig(np.min(y))}, max {sig(np.max(y))}. Each measure statistic of layer "
+            f"'{cfg.layer}' is taken at the last epoch it was computed, no later than the "
+            f"gap's epoch."))
+    if len(y) < cfg.min_runs:
+        sec.blocks.append(Notice(f"Only {len(y)} runs have a generalization gap; the ranking "
+                                 f"needs at least {cfg.min_runs}. Nothing was ranked."))
+    elif not ctx["enough"]:
+        sec.blocks.append(Notice(f"The generalization gap is the same ({sig(y[0])}) for every "
+                                 f"run: there is nothing to rank against. Nothing was ranked."))
+    elif not axes:
+        sec.blocks.append(Notice(
+            "No sweep axis takes two values or more over these runs (runs.axes): the "
+            "granulated Kendall coefficients and the CMI score need hyperparameter axes and "
+            "are left out; only Kendall's tau over all runs is shown."))
+    elif min(cfg.cmi_subset_sizes) > len(axes):
+        sec.blocks.append(Notice(
+            f"The CMI score conditions on sets of {', '.join(map(str, cfg.cmi_subset_sizes))} "
+            f"axes but the sweep has {len(axes)}: no CMI score was computed. Setting "
+            f"cmi_subset_sizes to (0, 1, 2) gives the definition of Jiang et al. 2020 (ICLR)."))
+    sec.blocks.append(_sql_table(
+        con, ctx, "axes", "Sweep axes (keys of runs.axes): runs naming them, distinct values; "
+        "only axes with two values or more are used.",
+        f'SELECT axis, n_runs, n_values, value_list, used\nFROM "{TABLES["axes"]}" ORDER BY position',
+        [Column("axis"), Column("runs", "int"), Column("values", "int"),
+         Column("value list", "long"), Column("used")]))
+    return sec
+
+
+def _ranking_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
+    cfg, axes = ctx["config"], ctx["axes"]
+    sizes = ", ".join(str(s) for s in cfg.cmi_subset_sizes)
+    sec = Section("Ranking", [Paragraph(
+        "tau: Kendall's rank correlation of the statistic with the generalization gap over "
+        "all runs, Jiang et al. 2020 (ICLR) Eq. (3): the mean over ordered pairs of runs of "
+        "sign(difference of the statistic) x sign(difference of the gap), tied pairs "
+        "counting 0 (tau-a); p: two-sided p-value of scipy's Kendall test. psi(axis): the "
+        "granulated coefficient of Eq. (4), tau over the runs that differ only in that "
+        "axis, averaged over the cells of the other axes; Psi: their mean, Eq. (5). CMI: "
+        "the PGDL score (Jiang et al. 2020, arXiv 2012.07976): over ordered pairs of runs, "
+        f"I(statistic orders the pair; gap orders the pair | both runs' values of the axes "
+        f"in S) / H(gap orders the pair | same), minimised over the sets S of {sizes} "
+        "axes; 0 to 1, blind to the statistic's sign. Rows by decreasing |tau|.")])
+    psi_cols = "".join(f",\n       max(s.psi) FILTER (WHERE s.axis = ?) AS psi_{i}"
+                       for i in range(len(axes)))
+    sql = (f'SELECT m.position + 1 AS rank, m.measure, m.statistic, m.n_runs, m.tau, m.p'
+           f'{psi_cols},\n       m.psi_mean, m.cmi, m.status\n'
+           f'FROM "{TABLES["measures"]}" AS m\n'
+           f'LEFT JOIN "{TABLES["psi"]}" AS s ON s.measure = m.measure AND s.statistic = m.statistic\n'
+           f'GROUP BY m.position, m.measure, m.statistic, m.n_runs, m.tau, m.p, m.psi_mean,\n'
+           f'         m.cmi, m.status\nORDER BY m.position')
+    columns = ([Column("rank", "int"), Column("measure"), Column("statistic"),
+                Column("runs", "int"), Column("tau", "num"), Column("p", "p")]
+               + [Column(f"psi({a})", "num") for a in axes]
+               + [Column("Psi", "num"), Column("CMI", "num"), Column("status")])
+    sec.blocks.append(_sql_table(con, ctx, "ranking", "Measure statistics ranked by |tau| "
+                                 "with the generalization gap.", sql, columns, list(axes)))
+    n_cmi = con.execute(f'SELECT count(*) FROM "{TABLES["measures"]}" '
+                        f'WHERE cmi IS NOT NULL AND NOT isnan(cmi)').fetchall()[0][0]
+    if axes and not n_cmi and min(cfg.cmi_subset_sizes) <= len(axes):
+        sec.blocks.append(Notice(
+            "The CMI score is undefined for every statistic: within each value of the "
+            "conditioning axes of both runs, the gap orders every pair the same way "
+            "(H(gap orders the pair | S) = 0), as with one run per configuration and no more "
+            "axes than the conditioning sets hold."))
+    if n_cmi:
+        sec.blocks.append(_sql_table(
+            con, ctx, "cmi", "CMI score of each statistic and the conditioning set S that "
+            "attains the minimum.",
+            f'SELECT measure, statistic, cmi, cmi_conditioning FROM "{TABLES["measures"]}"\n'
+            f'WHERE cmi IS NOT NULL AND NOT isnan(cmi) ORDER BY cmi DESC, measure, statistic',
+            [Column("measure"), Column("statistic"), Column("CMI", "num"),
+             Column("conditioning set S")]))
+    best = con.execute(f'SELECT measure, statistic, tau FROM "{TABLES["measures"]}"\n'
+                       f'WHERE tau IS NOT NULL AND NOT isnan(tau) ORDER BY position LIMIT 1').fetchall()
+    if best:
+        measure, statistic, tau = best[0]
+        x, y = (np.array(v, dtype=float) for v in zip(*con.execute(
+            'SELECT value, gen_gap FROM "run_features" WHERE measure = ? AND statistic = ? '
+            'AND isfinite(value) ORDER BY run_id', [measure, statistic]).fetchall()))
+        fig = scatter_with_fit(x, y, xlabel=f"{statistic} ({measure})",
+                               ylabel="generalization gap", title=f"Kendall tau = {sig(tau)}")
+        sec.blocks.append(Figure("top", f"The first-ranked statistic, {statistic} of {measure}, "
+                                 f"against the generalization gap ({len(x)} runs); line: least "
+                                 f"squares.", fig))
+    return sec
+
+
+def _clusters_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section | None:
+    if not con.execute(f'SELECT count(*) FROM "{TABLES["clusters"]}"').fetchall()[0][0]:
+        return None
+    measures = ", ".join(ctx["config"].cluster_measures)
+    sec = Section("Clusters of statistic and gap", [Paragraph(
+        f"Ballester et al. 2023: for each statistic of {measures}, K-means with k = 2 "
+        "(scikit-learn, random_state=0, 10 initialisations) on the points (statistic, gap) of "
+        "the runs, raw values; clusters numbered by increasing mean gap. The paper found "
+        "that such clusters follow the networks' depth.")])
+    sec.blocks.append(_sql_table(
+        con, ctx, "clusters", "K-means clusters of each statistic with the generalization gap.",
+        f'SELECT measure, statistic, cluster, n_runs, mean_value, mean_gap\n'
+        f'FROM "{TABLES["clusters"]}" ORDER BY measure, statistic, cluster',
+        [Column("measure"), Column("statistic"), Column("cluster", "int"), Column("runs", "int"),
+         Column("mean statistic", "num"), Column("mean gap", "num")]))
+    return sec
+
+
+def document(con: duckdb.DuckDBPyConnection, ctx: dict) -> Report:
+    """Assemble the report from the stored tables.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+    ctx : dict
+        What :func:`reports.ranking.compute` returned.
+
+    Returns
+    -------
+    Report
+    """
+    report = Report(KIND, "Ranking generalization measures by how they order the gap",
+                    tables=list(ctx["tables"]))
+    report.sections.append(_data_section(con, ctx))
+    if ctx["enough"]:
+        report.sections.append(_ranking_section(con, ctx))
+        clusters = _clusters_section(con, ctx)
+        if clusters is not None:
+            report.sections.append(clusters)
+    return report
