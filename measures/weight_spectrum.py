@@ -5,24 +5,42 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
+from pydantic import field_validator
 
+from measures.evbmf import evbmf_singular_values
 from measures.registry import MeasureParams, MeasureResult, register_measure
+from measures.spectral_metrics import AGGREGATION_PREFIX, STATISTICS, aggregate, spectrum_statistics
 
-#: Per-layer statistics, in the order they are emitted.
-LAYER_STATISTICS = ("frobenius_norm", "spectral_norm", "stable_rank", "spectral_entropy",
-                    "effective_rank", "condition_number", "inverse_condition_number",
-                    "stable_quality")
+ConvUnfolding = Literal["output", "input", "both"]
+Aggregation = Literal["mean", "rms", "geometric_mean", "weighted_mean", "weighted_geometric_mean"]
 
 
 class WeightSpectrumParams(MeasureParams):
     """Parameters of :func:`weight_spectrum`.
 
-    ``conv_unfolding``: how a conv kernel ``(out, in, kh, kw)`` becomes a matrix:
-    ``"output"`` gives ``(out, in*kh*kw)`` (Jaegerman's mode-4 unfolding),
-    ``"input"`` gives ``(in, out*kh*kw)`` (mode-3).
+    ``conv_unfolding``: how a conv kernel ``(out, in, kh, kw)`` becomes a matrix: ``"output"`` gives
+    ``(out, in*kh*kw)`` (the mode-4 unfolding of Jaegerman et al. and AdaS), ``"input"`` gives
+    ``(in, out*kh*kw)`` (mode-3); ``"both"`` (the paper's choice) keeps both, as statistics
+    ``output_<stat>`` and ``input_<stat>``, and pools them in the network aggregates.
+    ``preprocessing``: ``"none"`` uses the raw singular values (GenProb's "BE"), ``"evbmf"`` those of
+    the EVBMF low-rank estimate with the noise variance estimated (GenProb's "AE", :mod:`measures.evbmf`).
+    ``aggregations``: over layers (GenProb ``qualities.agg``), see :func:`measures.spectral_metrics.aggregate`.
+    ``mask_zeros``: aggregate a statistic over the matrices where it is defined and nonzero, as GenProb's
+    masked arrays do (so EVBMF rank-0 matrices drop out), instead of leaving the aggregate out when any
+    matrix lacks it.
     """
 
-    conv_unfolding: Literal["output", "input"] = "output"
+    conv_unfolding: ConvUnfolding = "both"
+    preprocessing: Literal["none", "evbmf"] = "none"
+    aggregations: tuple[Aggregation, ...] = ("mean",)
+    mask_zeros: bool = False
+
+    @field_validator("aggregations")
+    @classmethod
+    def _distinct(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"aggregations must be distinct; got {list(value)}")
+        return value
 
 
 def unfold(W: np.ndarray, conv_unfolding: str = "output") -> np.ndarray:
@@ -50,57 +68,48 @@ def unfold(W: np.ndarray, conv_unfolding: str = "output") -> np.ndarray:
     return W.reshape(W.shape[0], -1)
 
 
-def spectrum_statistics(W2: np.ndarray) -> dict[str, float]:
-    """Statistics of the singular values of one matrix (see :func:`weight_spectrum`)."""
+def matrix_statistics(W2: np.ndarray, preprocessing: str = "none") -> dict[str, float]:
+    """Statistics of one unfolded weight (:func:`measures.spectral_metrics.spectrum_statistics`).
+
+    Parameters
+    ----------
+    W2 : ndarray of shape (m, n)
+        Unfolded weight, float64, finite.
+    preprocessing : {"none", "evbmf"}
+        Raw singular values (numerical rank with ``numpy.linalg.matrix_rank``'s tolerance
+        ``sigma_1 max(m, n) eps``), or the EVBMF estimate's; then ``noise_variance`` (EVBMF's
+        ``sigma^2``) is added.
+    """
     s = np.linalg.svd(W2, compute_uv=False)  # descending, length min(m, n)
-    fro, smax = float(np.sqrt(np.sum(s**2))), float(s[0])
-    out = {"frobenius_norm": fro, "spectral_norm": smax}
-    if smax == 0.0:
-        return out  # zero matrix: every ratio is undefined
-    p = s[s > 0] / s.sum()
-    entropy = float(-(p * np.log(p)).sum())
-    tol = smax * max(W2.shape) * np.finfo(np.float64).eps
-    smin = float(s[-1]) if s[-1] > tol else 0.0
-    S = float(np.sum(s / smax) / s.size)
-    out.update(stable_rank=fro**2 / smax**2, spectral_entropy=entropy, effective_rank=float(np.exp(entropy)),
-               inverse_condition_number=smin / smax, stable_quality=float(np.arctan2(S, 1.0 - smin / smax)))
-    if smin > 0.0:
-        out["condition_number"] = smax / smin
-    return out
+    if preprocessing == "evbmf":
+        d, noise_variance, _ = evbmf_singular_values(s, W2.shape)
+        return {**spectrum_statistics(d, s.size), "noise_variance": noise_variance}
+    return spectrum_statistics(s, s.size, tol=float(s[0]) * max(W2.shape) * np.finfo(np.float64).eps)
 
 
-@register_measure(providers=("weights",), params=WeightSpectrumParams, version=1,
+@register_measure(providers=("weights",), params=WeightSpectrumParams, version=2,
                   paper="Jaegerman et al. ICMLA 2021, In search of probeable generalization measures")
 def weight_spectrum(params: WeightSpectrumParams, *, weights: dict) -> MeasureResult:
     """Singular-value statistics of every layer's weight (Jaegerman et al. 2021).
 
-    Each weight is unfolded to a matrix ``W`` (conv kernels per
-    ``params.conv_unfolding``) and its singular values
-    ``sigma_1 >= ... >= sigma_N``, ``N = min(m, n)``, computed in float64.
-    Per layer (all layers, the logits layer included):
+    Each weight is unfolded to a matrix ``W`` (conv kernels per ``params.conv_unfolding``: with
+    ``"both"``, a Linear weight counts for both, as in GenProb) and its singular values computed in
+    float64, optionally replaced by those of the EVBMF estimate (``params.preprocessing``). Per
+    layer (all layers, the logits layer included), the statistics of
+    :func:`measures.spectral_metrics.spectrum_statistics` (norms, stable rank, knowledge gain,
+    normalised rank, spectral entropy, effective rank, condition number, its inverse, stable
+    quality) and, with EVBMF, ``noise_variance``; prefixed ``output_``/``input_`` with ``"both"``.
+    A statistic that is undefined (zero spectrum; condition number of a rank-deficient matrix) is
+    left out rather than stored as inf or 0.
 
-    - ``frobenius_norm`` ``||W||_F`` (the root, as Jaegerman's code);
-    - ``spectral_norm`` ``sigma_1``;
-    - ``stable_rank`` ``||W||_F^2 / ||W||_2^2`` (the standard one, not
-      Jaegerman's ``S = sum_i (sigma_i / sigma_1) / N``);
-    - ``spectral_entropy`` ``H = -sum p_i ln p_i``, ``p_i = sigma_i / sum_j sigma_j``
-      (nats): what Jaegerman's code calls the effective rank;
-    - ``effective_rank`` ``exp(H)`` (Roy and Vetterli 2007, Eq. 1), in [1, N];
-    - ``inverse_condition_number`` ``sigma_N / sigma_1`` in [0, 1], with
-      ``sigma_N`` taken as 0 when it is below ``sigma_1 max(m, n) eps``
-      (numerically rank-deficient, the tolerance of ``numpy.linalg.matrix_rank``);
-    - ``condition_number`` ``sigma_1 / sigma_N``, only for full-rank matrices:
-      the row is left out for a rank-deficient one rather than storing inf;
-    - ``stable_quality`` ``SQ = arctan2(S, 1 - 1/C)``, Jaegerman's stable
-      quality (``source/qualities.py`` of their code), ``1/C`` being ``inverse_condition_number``, so it is
-      finite for rank-deficient matrices too), in radians.
-
-    For an all-zero weight only the two norms (0) are emitted. On layer
-    ``"all"``: ``mean_<statistic>`` over layers, emitted only when every layer
-    has that statistic; ``log_prod_spectral_norm = sum_l ln sigma_1(W_l)`` and
-    ``log_prod_frobenius_norm = sum_l ln ||W_l||_F`` (as in Jiang et al.
-    2020, Eqs. 29-39, up to constants and squares), emitted when every norm is positive.
-    No single sign (``higher_is_better`` is None).
+    On layer ``"all"``: ``<prefix>_<statistic>`` for each of ``params.aggregations`` (``mean_``,
+    ``rms_``, ``gmean_``, ``wmean_``, ``wgmean_``; GenProb's L1-L5) over all unfolded matrices
+    (two per layer with ``"both"``), weighted by ``min(m, n)`` for the weighted ones. Unless
+    ``params.mask_zeros``, an aggregate is emitted only when every matrix has the statistic
+    (GenProb instead masks undefined and zero values). Also ``log_prod_spectral_norm = sum_l ln
+    sigma_1(W_l)`` and ``log_prod_frobenius_norm = sum_l ln ||W_l||_F`` over layers (Jiang et al.
+    2020, Eqs. 29-39, up to constants and squares; output unfolding unless only ``"input"``),
+    emitted when every norm is positive. No single sign (``higher_is_better`` is None).
 
     Parameters
     ----------
@@ -112,25 +121,40 @@ def weight_spectrum(params: WeightSpectrumParams, *, weights: dict) -> MeasureRe
     ------
     ValueError
         If ``weights`` is empty, or a weight is not at least 2-D, empty or not finite.
+
+    References
+    ----------
+    Jaegerman, Damouni, Hosseini, Plataniotis, ICMLA 2021 (arXiv 2110.12259), code GenProb.
+    Nakajima, Sugiyama, Babacan, Tomioka, JMLR 14 (2013): EVBMF.
     """
     if not weights:
         raise ValueError("weight_spectrum needs at least one layer with weights; got none")
+    modes = ("output", "input") if params.conv_unfolding == "both" else (params.conv_unfolding,)
     result = MeasureResult()
-    per_layer: dict[str, dict[str, float]] = {}
+    matrices: list[tuple[int, dict[str, float]]] = []  # (min(m, n), statistics), pooled over layers and modes
+    primary: list[dict[str, float]] = []  # one per layer, for the log products
     for name, W in weights.items():
-        W2 = unfold(W, params.conv_unfolding)
-        if not np.isfinite(W2).all():
-            raise ValueError(f"layer {name!r}: weight has non-finite entries")
-        per_layer[name] = spectrum_statistics(W2)
-        for stat in LAYER_STATISTICS:
-            if stat in per_layer[name]:
-                result.add(name, stat, per_layer[name][stat])
-    for stat in LAYER_STATISTICS:
-        values = [st[stat] for st in per_layer.values() if stat in st]
-        if len(values) == len(per_layer):
-            result.add("all", f"mean_{stat}", float(np.mean(values)))
+        stats_by_mode = {}
+        for mode in modes:
+            W2 = unfold(W, mode)
+            if not np.isfinite(W2).all():
+                raise ValueError(f"layer {name!r}: weight has non-finite entries")
+            same = mode == "input" and np.ndim(W) == 2 and "output" in stats_by_mode
+            stats_by_mode[mode] = stats_by_mode["output"] if same else matrix_statistics(W2, params.preprocessing)
+            matrices.append((min(W2.shape), stats_by_mode[mode]))
+            prefix = f"{mode}_" if len(modes) == 2 else ""
+            for stat, value in stats_by_mode[mode].items():
+                result.add(name, prefix + stat, value)
+        primary.append(stats_by_mode[modes[0]])
+    for stat in (*STATISTICS, "noise_variance"):
+        pairs = [(n, st[stat]) for n, st in matrices if stat in st and (st[stat] != 0 or not params.mask_zeros)]
+        if not pairs or (len(pairs) < len(matrices) and not params.mask_zeros):
+            continue
+        n, values = np.array(pairs).T
+        for how in params.aggregations:
+            result.add("all", f"{AGGREGATION_PREFIX[how]}_{stat}", aggregate(values, n, how))
     for stat in ("spectral_norm", "frobenius_norm"):
-        values = np.array([st[stat] for st in per_layer.values()])
+        values = np.array([st[stat] for st in primary])
         if (values > 0).all():
             result.add("all", f"log_prod_{stat}", float(np.log(values).sum()))
     return result
