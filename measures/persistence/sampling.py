@@ -13,9 +13,12 @@ number of neurons with ``count_i > 0``. Then
     p_i = count_i / (N + 1)              if count_i > 0,
     p_i = 1 / ((M - K) (N + 1))          otherwise,
 
-which sums to 1 when K < M (when K = M the vector is renormalised). A draw takes
-``n`` distinct neurons with these probabilities (numpy's sequential weighted
-sampling without replacement, as ``np.random.choice(..., replace=False, p=p)``).
+which sums to 1 when K < M. A draw takes ``n`` distinct neurons with these
+probabilities (numpy's sequential weighted sampling without replacement: the
+same distribution as the code's ``np.random.choice(..., replace=False, p=p)``,
+though not the same stream). Where that code fails, here: when K = M the
+vector (then summing to N / (N + 1)) is renormalised, and when ``n >= M``
+every neuron is taken.
 """
 
 from __future__ import annotations

@@ -4,10 +4,19 @@ import math
 
 import numpy as np
 import pytest
+from gudhi.representations import ComplexPolynomial
 
 from measures.persistence.distance import correlation_distance, zero_variance_mask
 from measures.persistence.sampling import argmax_counts, draw_neurons, importance_probabilities
-from measures.persistence.summaries import STATISTICS, persistent_entropy, summary_statistics
+from measures.persistence.summaries import (
+    EXTRA_STATISTICS,
+    STATISTICS,
+    complex_polynomial_t,
+    extra_statistics,
+    persistent_entropy,
+    pooling_vector,
+    summary_statistics,
+)
 
 # ---------------------------------------------------------------- distance
 
@@ -55,20 +64,48 @@ def test_summaries_by_hand():
     pairs = np.array([[0.0, 1.0], [0.5, 2.0], [1.0, np.inf]])  # the infinite point is ignored
     s = summary_statistics(pairs)
     assert list(s) == list(STATISTICS)
-    want = {
-        "n_points": 2, "mean_birth": 0.25, "std_birth": 0.25, "mean_death": 1.5, "std_death": 0.5,
-        "median_death": 1.5, "mean_life": 1.25, "std_life": 0.25, "median_life": 1.25,
-        "mean_midlife": 0.875, "std_midlife": 0.375, "total_persistence": 2.5,
-        "persistent_entropy": -(0.4 * math.log(0.4) + 0.6 * math.log(0.6)), "max_life": 1.5,
-        "life_top1": 1.5, "life_top2": 1.0,
+    want = {  # hand values; population std (ddof=0), as np.std in Ballester's diagram_vectorizations.py
+        "mean_life": 1.25, "mean_midlife": 0.875, "mean_birth": 0.25, "mean_death": 1.5,
+        "std_birth": 0.25, "std_death": 0.5,
+        "persistent_entropy": -(0.4 * math.log(0.4) + 0.6 * math.log(0.6)),
+        "pooling_vector_01": 1.5, "pooling_vector_02": 1.0,
     }
-    want.update({f"life_top{k}": 0.0 for k in range(3, 11)})
-    assert s == pytest.approx(want, rel=1e-12)
+    want.update({f"pooling_vector_{k:02d}": 0.0 for k in range(3, 11)})
+    got = {k: v for k, v in s.items() if not k.startswith("complex")}
+    assert got == pytest.approx(want, rel=1e-12)
+    extra = extra_statistics(pairs)
+    assert list(extra) == list(EXTRA_STATISTICS)
+    assert extra == pytest.approx({"n_points": 2, "std_life": 0.25, "std_midlife": 0.375, "median_death": 1.5,
+                                   "median_life": 1.25, "total_persistence": 2.5, "max_life": 1.5}, rel=1e-12)
+
+
+def test_complex_polynomial_matches_gudhi_and_numpy():
+    # References: gudhi.representations.ComplexPolynomial(polynomial_type="T") (independent
+    # implementation of Di Fabio and Ferri's type-T polynomial, as giotto-tda's used by the paper)
+    # and numpy's np.poly on the roots written out by hand.
+    rng = np.random.default_rng(2)
+    b = rng.uniform(0, 0.6, 40)
+    pairs = np.column_stack([b, b + rng.uniform(0.01, 0.4, 40)])
+    ours = complex_polynomial_t(pairs)
+    ref = ComplexPolynomial(polynomial_type="T", threshold=10).fit_transform([pairs])[0]
+    np.testing.assert_allclose(ours, ref, rtol=1e-10, atol=1e-14)
+    alpha = np.sqrt(pairs[:, 0] ** 2 + pairs[:, 1] ** 2)
+    roots = (pairs[:, 1] - pairs[:, 0]) / 2 * np.exp(1j * alpha) * (1 + 1j)  # (cos - sin) + i (cos + sin)
+    np.testing.assert_allclose(ours, np.poly(roots)[1:11], rtol=1e-10, atol=1e-14)
+    s = summary_statistics(pairs)
+    assert [s[f"complex_polynomial_re_{k:02d}"] for k in range(1, 11)] == pytest.approx(ref.real, rel=1e-10)
+    assert [s[f"complex_polynomial_im_{k:02d}"] for k in range(1, 11)] == pytest.approx(ref.imag, rel=1e-10)
+    # c_1 = -sum of roots: a closed form that fails on a sign or ordering slip
+    assert ours[0] == pytest.approx(-roots.sum(), rel=1e-12)
+    # fewer points than coefficients: zero-padded; diagonal and infinite points ignored
+    few = np.vstack([pairs[:3], [[0.3, 0.3]], [[0.0, np.inf]]])
+    np.testing.assert_allclose(complex_polynomial_t(few)[:3], np.poly(roots[:3])[1:], rtol=1e-12)
+    np.testing.assert_array_equal(complex_polynomial_t(few)[3:], 0)
 
 
 def test_summaries_of_empty_diagrams_are_zero():
     for pairs in (np.zeros((0, 2)), np.array([[0.0, np.inf]])):
-        s = summary_statistics(pairs)
+        s = summary_statistics(pairs) | extra_statistics(pairs)
         assert all(v == 0.0 for v in s.values()), s
 
 
@@ -78,6 +115,14 @@ def test_entropy_uniform_and_zero_length_points():
     with_zero = np.vstack([pairs, [[0.2, 0.2]]])
     assert persistent_entropy(with_zero) == pytest.approx(math.log(8))
     assert np.isfinite(list(summary_statistics(with_zero).values())).all()
+
+
+def test_pooling_vector_keeps_the_largest_lifetimes():
+    rng = np.random.default_rng(3)
+    b = rng.uniform(0, 1, 25)
+    life = rng.uniform(0, 1, 25)
+    top = pooling_vector(np.column_stack([b, b + life]))
+    np.testing.assert_allclose(top, np.sort(life)[::-1][:10], rtol=1e-12)
 
 
 # ---------------------------------------------------------------- sampling
