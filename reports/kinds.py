@@ -16,6 +16,10 @@ from runner.errors import unknown_name
 KIND_MODULES: dict[str, str] = {
     "gap_regression": "reports.gap_regression",
     "ranking": "reports.ranking",
+    "regulariser_comparison": "reports.regulariser_comparison",
+    "training_dynamics": "reports.training_dynamics",
+    "layers": "reports.layers",
+    "persistence": "reports.persistence",
 }
 
 

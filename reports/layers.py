@@ -1,0 +1,207 @@
+"""Report ``layers``: neural collapse layer by layer, for networks of growing depth.
+
+Galanti et al. 2023 (*Comparative generalization bounds for deep neural
+networks*, TMLR; their figures of intermediate neural collapse): the NCC
+accuracy and the CDNV of every layer, for networks of each depth, one line per
+depth with the layer index on the x axis. NCC train accuracy rising towards 1
+and CDNV falling towards 0 with the layer index is the intermediate neural
+collapse the paper reports. The per-layer values are the ``neural_collapse``
+measure's statistics ``cdnv``, ``ncc_accuracy_train`` and ``ncc_accuracy_test``.
+
+The per-layer values and their bands are SQL models (``templates/sql/
+layers_*.sql.j2``). Computed here and stored: the trend over layers (Spearman's
+rho between layer index and value, over every run and layer of a depth) as
+``report_layers_trend``, and each run's epsilon-effective depth (Galanti et al.
+2023: the first layer whose NCC train error is at most epsilon) as
+``report_layers_effective_depth``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import numpy as np
+import polars as pl
+import scipy.stats as sps
+
+from reports.families import is_constant
+from reports.sql import SqlProject, write_table
+
+KIND = "layers"
+SUMMARY = "Per-layer CDNV and NCC accuracy by network depth (Galanti et al. 2023); trend over layers"
+
+#: SQL models the report materialises.
+MODELS = ("layers_values", "layers_bands")
+
+#: Tables the report writes, by short name.
+TABLES = {short: f"report_{KIND}_{short}" for short in ("trend", "effective_depth")}
+
+#: Column types of the trend table (kept even when it has no rows).
+TREND_SCHEMA = {"depth": pl.Int64, "statistic": pl.Utf8, "n_runs": pl.Int64, "n_layers": pl.Int64,
+                "n_points": pl.Int64, "rho": pl.Float64, "p": pl.Float64, "status": pl.Utf8}
+
+
+#: Column types of the effective-depth table.
+EFFECTIVE_DEPTH_SCHEMA = {"run_id": pl.Utf8, "depth": pl.Int64, "n_layers": pl.Int64, "epsilon": pl.Float64,
+                          "effective_depth": pl.Int64}
+
+
+@dataclass(frozen=True)
+class LayersConfig:
+    """Options of the ``layers`` report.
+
+    Parameters
+    ----------
+    measure : str
+        Measure with per-layer rows.
+    statistics : tuple of str
+        Per-layer statistics to show, in order.
+    depth_axis : str
+        Key of the runs' ``axes`` that holds the depth (else: the number of layers measured).
+    experiment : str or None
+        Keep only runs of this experiment.
+    statuses : tuple of str
+        Run statuses to keep.
+    min_points : int
+        Fewer (run, layer) values than this at a depth and no trend is computed.
+    epsilon : float
+        NCC train error threshold of the effective depth, in [0, 1).
+    """
+
+    measure: str = "neural_collapse"
+    statistics: tuple[str, ...] = ("ncc_accuracy_train", "ncc_accuracy_test", "cdnv", "nc1")
+    depth_axis: str = "model.depth"
+    experiment: str | None = None
+    statuses: tuple[str, ...] = ("done", "trained")
+    min_points: int = 5
+    epsilon: float = 0.01
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.epsilon < 1.0:
+            raise ValueError(f"The 'epsilon' option of {KIND} must be a float in the range [0, 1). "
+                             f"Got {self.epsilon} instead.")
+        if not self.statistics:
+            raise ValueError(f"The 'statistics' option of {KIND} must name at least one statistic. "
+                             f"Got {self.statistics!r} instead.")
+        if self.min_points < 3:
+            raise ValueError(f"The 'min_points' option of {KIND} must be an int in the range "
+                             f"[3, inf). Got {self.min_points} instead.")
+
+    def sql_params(self) -> dict[str, Any]:
+        """Values bound to the SQL models ``layers_values`` and ``layers_bands``."""
+        return {"epoch": None, "experiment": self.experiment, "statuses": list(self.statuses),
+                "measure": self.measure, "statistics": list(self.statistics),
+                "depth_axis": self.depth_axis}
+
+
+def layer_trends(values: pl.DataFrame, min_points: int) -> list[dict]:
+    """Spearman's rho between layer index and value, per depth and statistic.
+
+    Parameters
+    ----------
+    values : polars.DataFrame
+        Rows of ``layers_values`` (run_id, depth, layer_index, statistic, value).
+    min_points : int
+        Fewer finite (run, layer) values than this: status ``too few values``.
+
+    Returns
+    -------
+    list of dict
+        One row per (depth, statistic), see :data:`TREND_SCHEMA`; rho > 0 means
+        the statistic grows with depth into the network.
+    """
+    rows = []
+    keys = values.select("depth", "statistic").unique().sort("depth", "statistic")
+    for depth, statistic in keys.iter_rows():
+        part = values.filter((pl.col("depth") == depth) & (pl.col("statistic") == statistic))
+        x = part["layer_index"].to_numpy().astype(float)
+        y = part["value"].to_numpy().astype(float)
+        keep = np.isfinite(y)
+        row = {"depth": depth, "statistic": statistic, "n_runs": part["run_id"].n_unique(),
+               "n_layers": int(np.unique(x).size), "n_points": int(keep.sum()), "status": "ok"}
+        if keep.sum() < min_points:
+            row["status"] = f"too few values (n={int(keep.sum())} < {min_points})"
+        elif is_constant(x[keep]) or is_constant(y[keep]):
+            row["status"] = "one layer only" if is_constant(x[keep]) else "constant value"
+        else:
+            res = sps.spearmanr(x[keep], y[keep])
+            row["rho"], row["p"] = float(res.statistic), float(res.pvalue)
+        rows.append(row)
+    return rows
+
+
+def effective_depths(values: pl.DataFrame, epsilon: float) -> list[dict]:
+    """Each run's epsilon-effective depth (Galanti et al. 2023).
+
+    The smallest layer index whose NCC train error, 1 - ``ncc_accuracy_train``,
+    is at most ``epsilon``; empty when no layer of the run reaches it.
+
+    Parameters
+    ----------
+    values : polars.DataFrame
+        Rows of ``layers_values`` (run_id, depth, layer_index, statistic, value).
+    epsilon : float
+        Error threshold in [0, 1).
+
+    Returns
+    -------
+    list of dict
+        One row per run with NCC train accuracies (see ``EFFECTIVE_DEPTH_SCHEMA``).
+    """
+    ncc = values.filter(pl.col("statistic") == "ncc_accuracy_train").sort("run_id", "layer_index")
+    rows = []
+    for (run_id, depth), part in ncc.group_by("run_id", "depth", maintain_order=True):
+        error = 1.0 - part["value"].to_numpy().astype(float)
+        hit = np.flatnonzero(error <= epsilon)
+        rows.append({"run_id": run_id, "depth": depth, "n_layers": len(part), "epsilon": epsilon,
+                     "effective_depth": int(part["layer_index"][int(hit[0])]) if hit.size else None})
+    return rows
+
+
+def compute(con: duckdb.DuckDBPyConnection, config: LayersConfig | None = None,
+            *, project: SqlProject | None = None) -> dict[str, Any]:
+    """Materialise the SQL models, compute the trends over layers and store them.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        The store (writable).
+    config : LayersConfig, optional
+    project : SqlProject, optional
+
+    Returns
+    -------
+    dict
+        ``config``, ``models``, ``params``, ``n_runs`` (runs with per-layer
+        values), ``tables`` (the names written).
+    """
+    cfg = config or LayersConfig()
+    project = project or SqlProject()
+    params = cfg.sql_params()
+    models = project.materialise(con, MODELS, params)
+    values = con.sql('SELECT run_id, depth, layer_index, statistic, value FROM "layers_values"').pl()
+    write_table(con, TABLES["trend"],
+                pl.from_dicts(layer_trends(values, cfg.min_points), schema=TREND_SCHEMA))
+    write_table(con, TABLES["effective_depth"],
+                pl.from_dicts(effective_depths(values, cfg.epsilon), schema=EFFECTIVE_DEPTH_SCHEMA))
+    return {"config": cfg, "models": models, "params": params, "n_runs": values["run_id"].n_unique(),
+            "tables": list(TABLES.values()) + [m.name for m in models]}
+
+
+def build(con: duckdb.DuckDBPyConnection, config: LayersConfig | None = None):
+    """Compute the ``layers`` report and return its document.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+    config : LayersConfig, optional
+
+    Returns
+    -------
+    reports.document.Report
+    """
+    from reports.layers_document import document
+
+    return document(con, compute(con, config))

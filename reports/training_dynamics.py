@@ -1,0 +1,203 @@
+"""Report ``training_dynamics``: measures over checkpoint epochs, and how early they predict the gap.
+
+Jaegerman et al. 2021 (*Probeable DARTS*: measures computed during training
+rank the final generalization of networks early) and Corneanu et al. 2020
+(*Computing the testing error without a testing set*: topological summaries
+over epochs track the gap): for every measure statistic, its value at each
+checkpoint epoch (median and interquartile band over runs, one line per value
+of a sweep axis), and at each epoch its rank correlation over runs with the
+*final* generalization gap (train - test accuracy at each run's last epoch):
+Kendall's tau-b (Jiang et al. 2020) and Spearman's rho. Train and test
+accuracy over epochs come from the ``metrics`` table.
+
+The bands and accuracy curves are SQL models (``templates/sql/
+training_dynamics_*.sql.j2``); the correlations are computed here and stored
+as ``report_training_dynamics_correlations``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import numpy as np
+import polars as pl
+import scipy.stats as sps
+
+from reports import stats
+from reports.families import is_constant
+from reports.sql import SqlProject, write_table
+
+KIND = "training_dynamics"
+SUMMARY = ("Measures over checkpoint epochs (median, IQR by sweep axis), their Kendall tau / "
+           "Spearman rho with the final gap at each epoch; accuracy curves")
+
+#: SQL models the report materialises, in the order the document cites them.
+MODELS = ("training_dynamics_axes", "training_dynamics_runs", "training_dynamics_values",
+          "training_dynamics_bands", "training_dynamics_accuracy")
+
+#: Tables the report writes, by short name.
+TABLES = {"correlations": f"report_{KIND}_correlations"}
+
+#: Column types of the correlation table (kept even when it has no rows).
+CORRELATION_SCHEMA = {"measure": pl.Utf8, "statistic": pl.Utf8, "epoch": pl.Int64, "n_runs": pl.Int64,
+                      "tau": pl.Float64, "p_tau": pl.Float64, "rho": pl.Float64, "p_rho": pl.Float64,
+                      "status": pl.Utf8}
+
+#: ``axis`` value that picks the sweep axis from the store.
+AUTO = "auto"
+
+
+@dataclass(frozen=True)
+class TrainingDynamicsConfig:
+    """Options of the ``training_dynamics`` report.
+
+    Parameters
+    ----------
+    measures, statistics : tuple of str or None
+        Keep only these measures / statistics (``None``: all in the store).
+    layer : str
+        Layer of the measure rows (``'all'``: network-level aggregates).
+    axis : str or None
+        Key of the runs' ``axes`` to group by; ``"auto"`` takes the axis with the
+        fewest distinct values (at least 2), ``None`` pools all runs.
+    experiment : str or None
+        Keep only runs of this experiment.
+    statuses : tuple of str
+        Run statuses to keep.
+    min_runs : int
+        Fewer runs with a value at an epoch than this and no correlation is computed.
+    """
+
+    measures: tuple[str, ...] | None = None
+    statistics: tuple[str, ...] | None = None
+    layer: str = "all"
+    axis: str | None = AUTO
+    experiment: str | None = None
+    statuses: tuple[str, ...] = ("done", "trained")
+    min_runs: int = 5
+
+    def __post_init__(self) -> None:
+        if self.min_runs < 3:
+            raise ValueError(f"The 'min_runs' option of {KIND} must be an int in the range "
+                             f"[3, inf). Got {self.min_runs} instead.")
+
+    def sql_params(self, axis: str | None = None) -> dict[str, Any]:
+        """Values bound to the SQL models, with ``axis`` the chosen sweep axis."""
+        return {"epoch": None, "experiment": self.experiment, "statuses": list(self.statuses),
+                "layer": self.layer, "axis": axis,
+                "measures": None if self.measures is None else list(self.measures),
+                "statistics": None if self.statistics is None else list(self.statistics)}
+
+
+def choose_axis(axes: pl.DataFrame, requested: str | None) -> str | None:
+    """The sweep axis to group runs by.
+
+    Parameters
+    ----------
+    axes : polars.DataFrame
+        Rows of the ``training_dynamics_axes`` model (axis, n_values, n_runs).
+    requested : str or None
+        ``"auto"``, an axis name, or ``None`` (no grouping).
+
+    Returns
+    -------
+    str or None
+        ``requested`` unless it is ``"auto"``; then the axis with the fewest
+        distinct values among those with at least 2 (ties: by name), or ``None``.
+    """
+    if requested != AUTO:
+        return requested
+    varied = axes.filter(pl.col("n_values") >= 2).sort("n_values", "axis")
+    return varied["axis"][0] if len(varied) else None
+
+
+def rank_correlations(values: pl.DataFrame, min_runs: int) -> list[dict]:
+    """Kendall tau-b and Spearman rho of each statistic at each epoch with the final gap.
+
+    Parameters
+    ----------
+    values : polars.DataFrame
+        Rows of ``training_dynamics_values`` (run_id, measure, statistic, epoch,
+        value, final_gap), one per run and key.
+    min_runs : int
+        Fewer runs with a finite value and gap than this: status ``too few runs``.
+
+    Returns
+    -------
+    list of dict
+        One row per (measure, statistic, epoch), see :data:`CORRELATION_SCHEMA`;
+        tau and rho are left empty when the values or the gaps are constant.
+    """
+    rows = []
+    keys = values.select("measure", "statistic", "epoch").unique().sort("measure", "statistic", "epoch")
+    for measure, statistic, epoch in keys.iter_rows():
+        part = values.filter((pl.col("measure") == measure) & (pl.col("statistic") == statistic)
+                             & (pl.col("epoch") == epoch)).sort("run_id")
+        x, y = part["value"].to_numpy().astype(float), part["final_gap"].to_numpy().astype(float)
+        keep = np.isfinite(x) & np.isfinite(y)
+        x, y = x[keep], y[keep]
+        row = {"measure": measure, "statistic": statistic, "epoch": epoch, "n_runs": int(x.size), "status": "ok"}
+        if x.size < min_runs:
+            row["status"] = f"too few runs (n={x.size} < {min_runs})"
+        elif is_constant(x) or is_constant(y):
+            row["status"] = "constant " + ("value" if is_constant(x) else "gap")
+        else:
+            row["tau"], row["p_tau"] = stats.kendall_tau(x, y)
+            res = sps.spearmanr(x, y)
+            row["rho"], row["p_rho"] = float(res.statistic), float(res.pvalue)
+        rows.append(row)
+    return rows
+
+
+def compute(con: duckdb.DuckDBPyConnection, config: TrainingDynamicsConfig | None = None,
+            *, project: SqlProject | None = None) -> dict[str, Any]:
+    """Materialise the SQL models, compute the correlations and store them.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        The store (writable).
+    config : TrainingDynamicsConfig, optional
+    project : SqlProject, optional
+        SQL models; defaults to the packaged templates.
+
+    Returns
+    -------
+    dict
+        ``config``, ``axis`` (chosen sweep axis or None), ``models`` (executed
+        :class:`reports.sql.Model` s), ``params`` (bound values), ``n_runs``,
+        ``tables`` (the names written).
+    """
+    cfg = config or TrainingDynamicsConfig()
+    project = project or SqlProject()
+    axes_model = project.materialise(con, ["training_dynamics_axes"], cfg.sql_params())
+    axis = choose_axis(con.sql('SELECT * FROM "training_dynamics_axes"').pl(), cfg.axis)
+    params = cfg.sql_params(axis)
+    models = project.materialise(con, MODELS[1:], params)
+    models.insert(1, axes_model[-1])
+    values = con.sql('SELECT run_id, measure, statistic, epoch, value, final_gap '
+                     'FROM "training_dynamics_values"').pl()
+    frame = pl.from_dicts(rank_correlations(values, cfg.min_runs), schema=CORRELATION_SCHEMA)
+    write_table(con, TABLES["correlations"], frame)
+    n_runs = con.sql('SELECT count(*) FROM "training_dynamics_runs"').fetchall()[0][0]
+    return {"config": cfg, "axis": axis, "models": models, "params": params, "n_runs": n_runs,
+            "tables": list(TABLES.values()) + [m.name for m in models]}
+
+
+def build(con: duckdb.DuckDBPyConnection, config: TrainingDynamicsConfig | None = None):
+    """Compute the ``training_dynamics`` report and return its document.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+    config : TrainingDynamicsConfig, optional
+
+    Returns
+    -------
+    reports.document.Report
+    """
+    from reports.training_dynamics_document import document
+
+    return document(con, compute(con, config))
