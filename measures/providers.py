@@ -29,6 +29,12 @@ def _weights_of(model) -> dict[str, np.ndarray]:
             for name, layer in model.weight_layers().items()}
 
 
+#: Providers filled by one recording forward pass over the measurement sample.
+RECORDED = ("activations", "preactivations", "logits")
+#: Name under which that forward pass is timed (``timings.name`` with phase ``provider``).
+FORWARD_PASS = "forward_pass"
+
+
 class Providers:
     """Lazily computed measure inputs of one network at one checkpoint.
 
@@ -68,11 +74,11 @@ class Providers:
             raise KeyError(f"unknown provider {name!r}; known: {PROVIDERS}")
         if name not in self._cache:
             start = time.perf_counter()
-            if name in ("activations", "preactivations", "logits"):
+            if name in RECORDED:
                 self._record()
             else:
                 self._cache[name] = getattr(self, f"_{name}")()
-            self.seconds[name] = time.perf_counter() - start
+            self.seconds[FORWARD_PASS if name in RECORDED else name] = time.perf_counter() - start
         return self._cache[name]
 
     def compute(self, spec: MeasureSpec, params) -> MeasureResult:
@@ -122,5 +128,5 @@ class Providers:
             pres[split] = {k: torch.cat(v).numpy() for k, v in parts["pre"].items()}
             acts[split] = {k: torch.cat(v).numpy() for k, v in parts["post"].items()}
             logits[split] = torch.cat(out).numpy()
-        # One forward pass fills all three; its time is booked once, under the provider asked for first.
+        # One forward pass fills all three; its time is booked once, as FORWARD_PASS.
         self._cache.update(activations=acts, preactivations=pres, logits=logits)

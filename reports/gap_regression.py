@@ -24,8 +24,7 @@ import numpy as np
 import polars as pl
 
 from reports import stats
-from reports.families import (DEFAULT_FAMILIES, Family, FamilyData, family_data,
-                               is_constant, standardise)
+from reports.families import DEFAULT_FAMILIES, Family, FamilyData, family_data, is_constant, standardise
 from reports.sql import SqlProject, write_table
 
 KIND = "gap_regression"

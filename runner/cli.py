@@ -178,7 +178,9 @@ def sql(manifest: str, query: str, store: str | None, fmt: str, output: str | No
         text = df.write_csv() if fmt == "csv" else df.write_json()
         Path(output).write_text(text) if output else click.echo(text, nl=False)
     else:
-        table = Table(*df.columns, show_lines=False)
+        table = Table(show_lines=False)
+        for name in df.columns:  # fold long cells instead of cutting them with an ellipsis
+            table.add_column(name, overflow="fold")
         for row in df.iter_rows():
             table.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row))
         console.print(table)

@@ -23,6 +23,7 @@ from models.architectures import ModelParams, get_model, list_models
 from models.data import DatasetSpec
 from models.regularisers import get_regulariser, list_regularisers
 from models.training import RegulariserSpec, TrainingSpec
+from reports.kinds import list_kinds
 from runner.errors import ManifestError, Problem, suggest, validate
 from runner.positions import Path, toml_lines, yaml_lines
 from runner.sweep import SweepSpec, expand_sweep
@@ -244,6 +245,10 @@ def load_manifest(path: str | FsPath) -> Manifest:
     measurement = validate(MeasurementSpec, data.get("measurement", {}), ("measurement",), problems)
     executor = validate(ExecutorSpec, data.get("executor", {}), ("executor",), problems)
     reports = [validate(ReportEntry, r, ("reports", i), problems) for i, r in enumerate(data.get("reports", []))]
+    for i, entry in enumerate(reports):
+        if entry is not None and entry.kind not in list_kinds():
+            problems.append(Problem(("reports", i, "kind"), f"unknown report kind{suggest(entry.kind, list_kinds())} "
+                                    f"(known: {', '.join(list_kinds())})", entry.kind))
     measures = _measures(data.get("measures", []), problems)
     sweep = validate(SweepSpec, data.get("sweep", {}), ("sweep",), problems)
     runs: list[Run] = []

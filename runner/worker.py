@@ -17,6 +17,7 @@ from typing import Callable
 
 import numpy as np
 import pyarrow as pa
+from threadpoolctl import threadpool_limits
 
 from runner.plan import Measurement, Task
 from runner.store import SCHEMAS, RunDir, write_atomic
@@ -167,6 +168,7 @@ class RunWorker:
                 result = providers.compute(get_measure(m.entry.name), m.entry.params)
             except Exception:
                 self.errors.append(f"measure {m.entry.id!r} at epoch {epoch} failed:\n{traceback.format_exc()}")
+                self._provider_timings(epoch, m, providers.seconds, booked)  # the next measure reuses them
                 continue
             total = time.perf_counter() - start
             new = {p: s for p, s in providers.seconds.items() if p not in booked}
@@ -178,11 +180,19 @@ class RunWorker:
                          self.dir.path / "diagrams" / f"{shard}.parquet")
             timings = [{"run_id": rid, "epoch": epoch, "phase": "measure", "name": m.entry.id,
                         "seconds": total - sum(new.values())}]
-            timings += [{"run_id": rid, "epoch": epoch, "phase": "provider", "name": p, "seconds": s}
-                        for p, s in new.items()]
-            self.dir.write("timings", timings, shard)
+            self.dir.write("timings", timings + self._provider_rows(epoch, new), shard)
             self.state.setdefault("measurements", {})[m.slot] = {"key": m.key, "version": m.version}
             self.save_state()
+
+    def _provider_rows(self, epoch: int, seconds: dict[str, float]) -> list[dict]:
+        return [{"run_id": self.task.run_id, "epoch": epoch, "phase": "provider", "name": p, "seconds": s}
+                for p, s in seconds.items()]
+
+    def _provider_timings(self, epoch: int, m: Measurement, seconds: dict[str, float], booked: set) -> None:
+        """Store the providers a failed measure computed, so their cost is not lost."""
+        new = {p: s for p, s in seconds.items() if p not in booked}
+        if new:
+            self.dir.write("timings", self._provider_rows(epoch, new), f"e{epoch:04d}-{m.entry.id}")
 
 
 def training_device():
@@ -212,7 +222,8 @@ def run_task(task: Task, emit: Emit | None = None, threads: int = 1) -> None:
     torch.use_deterministic_algorithms(True)
     worker = RunWorker(task, emit)
     try:
-        worker.execute()
+        with threadpool_limits(threads):  # numpy/scipy BLAS too, not only torch
+            worker.execute()
     except Exception:
         if not worker.errors:  # training or data failed: record it here
             tb = traceback.format_exc()

@@ -62,4 +62,8 @@ def test_each_provider_is_computed_once(setting):
     data, _, model = setting
     p = Providers(model, data, 30, 10, seed=1)
     first = p.get("activations")
-    assert p.get("activations") is first and set(p.seconds) == {"activations"}
+    assert p.get("activations") is first and set(p.seconds) == {"forward_pass"}
+    p.get("logits"), p.get("preactivations")  # filled by the same pass: booked once
+    assert set(p.seconds) == {"forward_pass"}
+    p.get("labels")
+    assert set(p.seconds) == {"forward_pass", "labels"}

@@ -1,7 +1,6 @@
 """End to end: plan, apply, idempotence, recomputation of a changed measure, interruption, failures."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -90,6 +89,13 @@ def test_apply_stores_every_table(applied):
     assert len(gaps) == 16 and all(a == b for a, b in gaps)
     axes = [json.loads(a) for (a,) in con.sql("SELECT axes FROM runs").fetchall()]
     assert sorted((a["model.depth"], a["seed"]) for a in axes) == [(1, 0), (1, 1), (2, 0), (2, 1)]
+    # costs: one row per measurement, each provider booked once per run and checkpoint, training once per run
+    cost = dict(con.sql("SELECT phase, count(*) FROM timings GROUP BY 1").fetchall())
+    assert cost == {"train": 4, "measure": 24, "provider": cost["provider"]}
+    once = con.sql("SELECT max(n) FROM (SELECT count(*) AS n FROM timings WHERE phase = 'provider' "
+                   "GROUP BY run_id, epoch, name)").fetchall()[0][0]
+    providers = {n for (n,) in con.sql("SELECT DISTINCT name FROM timings WHERE phase = 'provider'").fetchall()}
+    assert once == 1 and {"forward_pass", "weights", "labels"} <= providers
     con.close()
 
 
@@ -142,6 +148,11 @@ def test_sql_formats(applied, tmp_path):
     import polars as pl
 
     assert pl.read_parquet(pq).height == 16
+    configs = [r[0] for r in query(store, "SELECT config FROM runs")]
+    # one unbroken word per cell, far wider than the terminal: rich would cut it with an ellipsis
+    wide = cli("sql", manifest, "SELECT replace(config, ' ', '') AS c FROM runs", "--store", store).stdout
+    flat = "".join(ch for ch in wide if ch not in "│ \n")
+    assert all(c.replace(" ", "") in flat for c in configs)  # folded, not cut with an ellipsis
     bad = cli("sql", manifest, "SELECT nope FROM runs", "--store", store, check=False)
     assert bad.returncode == 1 and "SQL error" in bad.stderr
     ro = cli("sql", manifest, "DROP VIEW runs", "--store", store, check=False)

@@ -115,3 +115,10 @@ def test_quickstart_is_36_runs():
     m = load_manifest(Path(__file__).parents[2] / "manifests" / "quickstart.toml")
     assert len(m.runs) == 36
     assert len({r.run_id for r in m.runs}) == 36
+
+
+def test_unknown_report_kind_points_at_its_line(write):
+    text = BASE + '\n[[reports]]\nkind = "gap_regresion"\n'
+    line = text.splitlines().index('kind = "gap_regresion"') + 1
+    msg = errors_of(write(text))
+    assert f"m.toml:{line} (reports[0].kind): unknown report kind; did you mean 'gap_regression'?" in msg
