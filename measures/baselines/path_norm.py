@@ -1,0 +1,89 @@
+"""Path norm, with and without the margin (Jiang et al. 2020, Appendix C, Eqs. 43-44)."""
+
+from __future__ import annotations
+
+import torch
+from pydantic import Field
+
+from measures.baselines._folding import fold_batch_norm
+from measures.baselines.margin import PAPER, percentile_margin, split_pair
+from measures.registry import MeasureParams, MeasureResult, register_measure
+
+
+class PathNormParams(MeasureParams):
+    """Parameters of :func:`path_norm_measures`: the percentile of the margin distribution (the paper's 10)."""
+
+    percentile: float = Field(10.0, ge=0.0, le=100.0)
+
+
+@torch.no_grad()
+def path_norm(model, input_shape: tuple[int, ...]) -> float:
+    """Squared path norm ``sum_i f_{w^2}(1)[i]`` (Jiang et al. 2020, Eq. 44).
+
+    Batch norm is folded into the layer before it
+    (:func:`~measures.baselines._folding.fold_batch_norm`), then every
+    parameter, biases included, is squared entrywise (``w^2 = w o w``) and the
+    network, in eval mode, is run on one all-ones input; the outputs are
+    summed. For a ReLU network without biases this is the sum over all
+    input-output paths of the product of the squared weights along the path
+    (Neyshabur et al. 2015's l2 path norm, squared); biases act as paths
+    starting at their unit.
+
+    Parameters
+    ----------
+    model : Network
+    input_shape : tuple of int
+        Shape of one input, e.g. ``(C, H, W)``.
+
+    Returns
+    -------
+    float
+        In squared weight units; >= 0 when every nonlinearity maps
+        nonnegative inputs to nonnegative outputs (ReLU, pooling).
+
+    Raises
+    ------
+    ValueError
+        If its batch norms cannot be folded (TypeError if ``model`` is not a Network).
+    """
+    folded, _ = fold_batch_norm(model)
+    for p in folded.parameters():
+        p.pow_(2)
+    x = torch.ones((1, *input_shape), dtype=next(folded.parameters()).dtype)
+    return float(folded(x).sum())
+
+
+@register_measure(providers=("model", "data", "logits", "labels"), params=PathNormParams, version=1,
+                  paper=PAPER, higher_is_better=False)
+def path_norm_measures(params: PathNormParams, *, model, data, logits: dict, labels: dict) -> MeasureResult:
+    """Path norm and path norm over margin (Jiang et al. 2020, Appendix C, Eqs. 43-44).
+
+    Rows on layer ``"all"``: ``path_norm`` (Eq. 44), ``sum_i f_{w^2}(1)[i]``,
+    the sum of the outputs of the network with squared parameters on an
+    all-ones input (:func:`path_norm`); ``path_norm_over_margin`` (Eq. 43),
+    ``path_norm / gamma^2`` with ``gamma`` the 10th-percentile output margin on
+    the training sample, left out when ``gamma = 0``. Higher values predict a
+    larger generalization gap.
+
+    Parameters
+    ----------
+    params : PathNormParams
+    model : Network
+    data : DataSplits
+        Only ``data.input_shape`` is read.
+    logits : dict[str, ndarray of shape (n_samples, n_classes)]
+    labels : dict[str, ndarray of shape (n_samples,)]
+
+    Raises
+    ------
+    ValueError
+        If the training split is missing from the logits or labels, or the
+        model's batch norms cannot be folded.
+    """
+    value = path_norm(model, tuple(data.input_shape))
+    gamma = percentile_margin(*split_pair(logits, labels, "train", "path_norm_measures"), params.percentile)
+    result = MeasureResult()
+    result.add("all", "path_norm", value)
+    if gamma != 0.0:
+        result.add("all", "path_norm_over_margin", value / gamma**2)
+    return result
