@@ -117,7 +117,7 @@ def test_measure_without_mixup_on_a_known_network():
     H = np.maximum(x.numpy() @ W.T + b, 0)
     disagreements = np.sum(y[sklearn_knn(H, 1).argmax(axis=1)] != y)
     result = brain(BrainParams(mixup_alpha=0.0), model=model, inputs={"train": x}, labels={"train": y})
-    assert result.rows == [("fc1", "label_variation", pytest.approx(disagreements / (4 * 60)))]
+    assert result.rows == [("all", "label_variation", pytest.approx(disagreements / (4 * 60)))]
 
 
 def test_measure_with_mixup_is_seeded_and_takes_the_median():
@@ -130,7 +130,8 @@ def test_measure_with_mixup_is_seeded_and_takes_the_median():
     assert len(set(one)) > 1  # different mixes, different graphs
     three = spec(BrainParams(graphs=3, seed=0), model=model, inputs={"train": x}, labels={"train": y}).rows
     assert three == spec(BrainParams(graphs=3, seed=0), model=model, inputs={"train": x}, labels={"train": y}).rows
-    assert three[0][0] == "fc2"
+    fc2 = spec(BrainParams(graphs=3, seed=0, layer="fc2"), model=model, inputs={"train": x}, labels={"train": y}).rows
+    assert three[0][0] == "all" and three == fc2  # the default layer is the penultimate block
 
 
 def test_absent_classes_are_skipped():
@@ -139,7 +140,7 @@ def test_absent_classes_are_skipped():
     model = build_model("mlp", {"depth": 1, "width": 4}, (3,), 3).eval()
     rows = brain(BrainParams(mixup_alpha=0.0, laplacian="combinatorial"), model=model,
                  inputs={"train": torch.randn(8, 3)}, labels={"train": np.zeros(8, dtype=np.int64)}).rows
-    assert rows == [("fc1", "label_variation", 0.0)]
+    assert rows == [("all", "label_variation", 0.0)]
 
 
 def test_directed_normalized_variation_can_be_negative_and_the_measure_clips(monkeypatch):
