@@ -53,6 +53,19 @@ DEFAULT_FAMILIES: tuple[Family, ...] = (
         "cdnv_last_hidden", "ncc_accuracy_train_last_hidden",
         "ncc_accuracy_test_last_hidden"), "neural_collapse"),
     Family("activation_persistence", PERSISTENCE_HEADLINE, "activation_persistence"),
+    # Ballester et al. 2023's "state of the art": the three PGDL winners' scores.
+    Family("pgdl_winners", ("db_times_mixup_error", "augmentation_penalty", "label_variation")),
+    # Corneanu et al. 2020: average life and midlife of the functional graph's H1.
+    Family("functional_graph", ("h1_life", "h1_midlife"), "functional_graph"),
+    # Jiang et al. 2020, Appendix C: norm-based measures, margin and path norm, PAC-Bayes, optimisation.
+    Family("jiang_norms", ("log_prod_of_spec", "log_prod_of_fro", "log_sum_of_spec", "log_sum_of_fro",
+                           "fro_over_spec", "frobenius_distance", "dist_spec_init", "param_norm"),
+           "norm_measures"),
+    Family("jiang_margin_path_norm", ("inverse_margin", "path_norm", "path_norm_over_margin")),
+    Family("jiang_pac_bayes", ("pacbayes_init", "pacbayes_orig", "pacbayes_flatness"), "pac_bayes"),
+    Family("jiang_pac_bayes_magnitude", ("pacbayes_mag_init", "pacbayes_mag_orig", "pacbayes_mag_flatness"),
+           "pac_bayes_magnitude"),
+    Family("jiang_optimisation", ("epochs_to_loss_0.1",), "steps_to_loss"),
 )
 
 

@@ -44,6 +44,43 @@ def scatter_with_fit(x, y, *, xlabel: str, ylabel: str, title: str = "") -> Figu
     return fig
 
 
+def group_order(values) -> list[str]:
+    """Distinct group values, numeric ones first in numeric order, then text in order."""
+    def key(v: str):
+        try:
+            return (0, float(v), "")
+        except (TypeError, ValueError):
+            return (1, 0.0, str(v))
+    return sorted(set(values), key=key)
+
+
+def plot_bands(ax, rows: list[tuple], *, label_of=str, log: bool = False) -> None:
+    """Median lines with interquartile bands, one per group.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    rows : list of tuple
+        ``(group, x, q25, median, q75)``, any order.
+    label_of : callable
+        Group -> legend label.
+    log : bool
+        Logarithmic y axis (non-positive values are left out).
+    """
+    groups = group_order(r[0] for r in rows)
+    for i, g in enumerate(groups):
+        part = sorted((r[1:] for r in rows if r[0] == g), key=lambda r: r[0])
+        x, lo, med, hi = (np.array(v, dtype=float) for v in zip(*part))
+        if log:
+            lo, med, hi = (np.where(v > 0, v, np.nan) for v in (lo, med, hi))
+        ax.plot(x, med, marker="o" if x.size <= 20 else None, ms=2.5, lw=1.2, color=f"C{i % 10}",
+                label=label_of(g))
+        ax.fill_between(x, lo, hi, color=f"C{i % 10}", alpha=0.2, lw=0)
+    if log and any(r[3] is not None and r[3] > 0 for r in rows):
+        ax.set_yscale("log")
+    ax.grid(alpha=0.3, lw=0.5)
+
+
 def to_svg(fig: Figure) -> str:
     """The figure as an ``<svg>`` element to inline in HTML (no XML prolog, no date)."""
     import matplotlib
@@ -53,7 +90,7 @@ def to_svg(fig: Figure) -> str:
         fig.savefig(buf, format="svg", metadata={"Date": None})
     text = buf.getvalue()
     start = text.find("<svg")
-    return re.sub(r"<metadata>.*?</metadata>", "", text[start:], flags=re.S).strip()
+    return re.sub(r"<metadata>.*?</metadata>", "", text[start:], flags=re.DOTALL).strip()
 
 
 def save_pdf(fig: Figure, path: pathlib.Path) -> pathlib.Path:

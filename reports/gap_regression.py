@@ -24,15 +24,16 @@ import numpy as np
 import polars as pl
 
 from reports import stats
+from reports.common import final_gaps, make_build, materialise, report_tables, typed_frames, write_tables
 from reports.families import DEFAULT_FAMILIES, Family, FamilyData, family_data, is_constant, standardise
-from reports.sql import SqlProject, write_table
+from reports.sql import SqlProject
+from reports.stats_kendall import kendall_tau_b
 
 KIND = "gap_regression"
 SUMMARY = "R² (5x2cv) of linear models of the gap on each measure family; 5x2cv tests; OLS; Kendall tau"
 
 #: Tables the report writes, by short name.
-TABLES = {short: f"report_{KIND}_{short}"
-          for short in ("families", "r2", "folds", "tests", "ols", "kendall")}
+TABLES = report_tables(KIND, ("families", "r2", "folds", "tests", "ols", "kendall"))
 
 
 @dataclass(frozen=True)
@@ -114,21 +115,21 @@ class _Scores:
 
 #: Column types of every report table (kept even when a table has no rows).
 SCHEMAS = {
-    "families": dict(position=pl.Int64, family=pl.Utf8, measure=pl.Utf8, used=pl.Utf8,
-                     missing=pl.Utf8, constant=pl.Utf8, n_runs=pl.Int64, status=pl.Utf8),
-    "r2": dict(position=pl.Int64, family=pl.Utf8, model=pl.Utf8, n_runs=pl.Int64,
-               n_features=pl.Int64, r2_mean=pl.Float64, r2_std=pl.Float64,
-               r2_median=pl.Float64, r2_min=pl.Float64, r2_max=pl.Float64, status=pl.Utf8),
-    "folds": dict(family=pl.Utf8, model=pl.Utf8, repeat=pl.Int64, fold=pl.Int64,
-                  r2=pl.Float64),
-    "tests": dict(family_a=pl.Utf8, family_b=pl.Utf8, model=pl.Utf8, n_runs=pl.Int64,
-                  t=pl.Float64, p_t=pl.Float64, f=pl.Float64, p_f=pl.Float64,
-                  status=pl.Utf8),
-    "ols": dict(position=pl.Int64, family=pl.Utf8, term_index=pl.Int64, term=pl.Utf8,
-                coef=pl.Float64, se=pl.Float64, t=pl.Float64, p=pl.Float64,
-                r2=pl.Float64, adj_r2=pl.Float64, n_runs=pl.Int64),
-    "kendall": dict(family=pl.Utf8, measure=pl.Utf8, feature=pl.Utf8, n_runs=pl.Int64,
-                    tau=pl.Float64, p=pl.Float64),
+    "families": {"position": pl.Int64, "family": pl.Utf8, "measure": pl.Utf8, "used": pl.Utf8,
+                     "missing": pl.Utf8, "constant": pl.Utf8, "n_runs": pl.Int64, "status": pl.Utf8},
+    "r2": {"position": pl.Int64, "family": pl.Utf8, "model": pl.Utf8, "n_runs": pl.Int64,
+               "n_features": pl.Int64, "r2_mean": pl.Float64, "r2_std": pl.Float64,
+               "r2_median": pl.Float64, "r2_min": pl.Float64, "r2_max": pl.Float64, "status": pl.Utf8},
+    "folds": {"family": pl.Utf8, "model": pl.Utf8, "repeat": pl.Int64, "fold": pl.Int64,
+                  "r2": pl.Float64},
+    "tests": {"family_a": pl.Utf8, "family_b": pl.Utf8, "model": pl.Utf8, "n_runs": pl.Int64,
+                  "t": pl.Float64, "p_t": pl.Float64, "f": pl.Float64, "p_f": pl.Float64,
+                  "status": pl.Utf8},
+    "ols": {"position": pl.Int64, "family": pl.Utf8, "term_index": pl.Int64, "term": pl.Utf8,
+                "coef": pl.Float64, "se": pl.Float64, "t": pl.Float64, "p": pl.Float64,
+                "r2": pl.Float64, "adj_r2": pl.Float64, "n_runs": pl.Int64},
+    "kendall": {"family": pl.Utf8, "measure": pl.Utf8, "feature": pl.Utf8, "n_runs": pl.Int64,
+                    "tau": pl.Float64, "p": pl.Float64},
 }
 
 
@@ -140,7 +141,7 @@ class Analysis:
 
     def frames(self) -> dict[str, pl.DataFrame]:
         """One polars.DataFrame per table, typed by :data:`SCHEMAS`."""
-        return {k: pl.from_dicts(self.rows[k], schema=SCHEMAS[k]) for k in SCHEMAS}
+        return typed_frames(self.rows, SCHEMAS)
 
 
 def analyse(datas: list[FamilyData], features: pl.DataFrame, gaps: pl.DataFrame,
@@ -168,25 +169,25 @@ def analyse(datas: list[FamilyData], features: pl.DataFrame, gaps: pl.DataFrame,
     scores = _Scores(cfg)
     for pos, d in enumerate(datas):
         status = d.status if enough or d.status != "ok" else "not analysed"
-        out.rows["families"].append(dict(
-            position=pos, family=d.family.name, measure=d.family.measure or "any",
-            used=", ".join(d.features), missing=", ".join(d.missing),
-            constant=", ".join(d.constant), n_runs=len(d.y), status=status))
+        out.rows["families"].append({
+            "position": pos, "family": d.family.name, "measure": d.family.measure or "any",
+            "used": ", ".join(d.features), "missing": ", ".join(d.missing),
+            "constant": ", ".join(d.constant), "n_runs": len(d.y), "status": status})
         for model in cfg.models:
-            row = dict(position=pos, family=d.family.name, model=model, n_runs=len(d.y),
-                       n_features=len(d.features), status=status)
+            row = {"position": pos, "family": d.family.name, "model": model, "n_runs": len(d.y),
+                       "n_features": len(d.features), "status": status}
             if status == "ok":
                 s = scores.get(d, model)
                 row.update({f"r2_{k}": v for k, v in stats.summarise_scores(s).items()})
-                out.rows["folds"] += [dict(family=d.family.name, model=model,
-                                           repeat=i // cfg.n_splits, fold=i % cfg.n_splits,
-                                           r2=float(v)) for i, v in enumerate(s)]
+                out.rows["folds"] += [{"family": d.family.name, "model": model,
+                                           "repeat": i // cfg.n_splits, "fold": i % cfg.n_splits,
+                                           "r2": float(v)} for i, v in enumerate(s)]
             out.rows["r2"].append(row)
         if status == "ok":
             fit = stats.ols_fit(standardise(d.X), d.y, d.features)
-            out.rows["ols"] += [dict(position=pos, family=d.family.name, term_index=i,
-                                     term=term, coef=fit.coef[i], se=fit.se[i], t=fit.t[i],
-                                     p=fit.p[i], r2=fit.r2, adj_r2=fit.adj_r2, n_runs=fit.n)
+            out.rows["ols"] += [{"position": pos, "family": d.family.name, "term_index": i,
+                                     "term": term, "coef": fit.coef[i], "se": fit.se[i], "t": fit.t[i],
+                                     "p": fit.p[i], "r2": fit.r2, "adj_r2": fit.adj_r2, "n_runs": fit.n}
                                 for i, term in enumerate(fit.terms)]
     if enough:
         out.rows["tests"] = _pair_tests(datas, cfg, scores)
@@ -204,8 +205,8 @@ def _pair_tests(datas: list[FamilyData], cfg: GapRegressionConfig,
             same = len(common) == len(a.run_ids) == len(b.run_ids)
             y = a.y[np.isin(a.run_ids, common)]
             for model in cfg.models:
-                row = dict(family_a=a.family.name, family_b=b.family.name, model=model,
-                           n_runs=len(common), status="ok")
+                row = {"family_a": a.family.name, "family_b": b.family.name, "model": model,
+                           "n_runs": len(common), "status": "ok"}
                 if (cfg.n_splits, cfg.n_repeats) != (2, 5):
                     row["status"] = "5x2cv needs n_splits=2 and n_repeats=5"
                 elif len(common) < cfg.min_runs:
@@ -232,10 +233,10 @@ def _kendall(datas: list[FamilyData], features: pl.DataFrame, gaps: pl.DataFrame
                     .join(gaps.select("run_id", "gen_gap"), on="run_id").sort("run_id"))
             x, y = part["value"].to_numpy(), part["gen_gap"].to_numpy()
             keep = np.isfinite(x) & np.isfinite(y)
-            row = dict(family=d.family.name, measure=part["measure"][0], feature=feat,
-                       n_runs=int(keep.sum()))
+            row = {"family": d.family.name, "measure": part["measure"][0], "feature": feat,
+                       "n_runs": int(keep.sum())}
             if keep.sum() >= cfg.min_runs and not is_constant(x[keep]):
-                row["tau"], row["p"] = stats.kendall_tau(x[keep], y[keep])
+                row["tau"], row["p"] = kendall_tau_b(x[keep], y[keep])
             rows.append(row)
     return rows
 
@@ -247,7 +248,7 @@ def compute(con: duckdb.DuckDBPyConnection, config: GapRegressionConfig | None =
     Parameters
     ----------
     con : duckdb.DuckDBPyConnection
-        The store (writable).
+        The store (writable); its ``report_gap_regression_*`` tables are replaced.
     config : GapRegressionConfig, optional
     project : SqlProject, optional
         SQL models; defaults to the packaged templates.
@@ -261,33 +262,13 @@ def compute(con: duckdb.DuckDBPyConnection, config: GapRegressionConfig | None =
         ``tables`` (the names written).
     """
     cfg = config or GapRegressionConfig()
-    project = project or SqlProject()
-    params = cfg.sql_params()
-    models = project.materialise(con, ["final_gaps", "run_features"], params)
-    gaps = con.sql('SELECT run_id, epoch, gen_gap FROM "final_gaps" ORDER BY run_id').pl()
+    params, models = materialise(con, cfg, ["final_gaps", "run_features"], project)
+    gaps, enough = final_gaps(con, cfg.min_runs)
     features = con.sql('SELECT run_id, measure, statistic, value FROM "run_features"').pl()
-    y = gaps["gen_gap"].to_numpy()
-    enough = len(y) >= cfg.min_runs and not is_constant(y)
     datas = [family_data(f, features, gaps, cfg.min_runs) for f in cfg.families]
-    frames = analyse(datas, features, gaps, cfg, enough).frames()
-    for short, frame in frames.items():
-        write_table(con, TABLES[short], frame)
-    return dict(config=cfg, models=models, params=params, gaps=gaps, features=features,
-                enough=enough, tables=list(TABLES.values()))
+    write_tables(con, TABLES, analyse(datas, features, gaps, cfg, enough).frames())
+    return {"config": cfg, "models": models, "params": params, "gaps": gaps, "features": features,
+                "enough": enough, "tables": list(TABLES.values())}
 
 
-def build(con: duckdb.DuckDBPyConnection, config: GapRegressionConfig | None = None):
-    """Compute the ``gap_regression`` report and return its document.
-
-    Parameters
-    ----------
-    con : duckdb.DuckDBPyConnection
-    config : GapRegressionConfig, optional
-
-    Returns
-    -------
-    reports.document.Report
-    """
-    from reports.gap_regression_document import document
-
-    return document(con, compute(con, config))
+build = make_build(KIND, compute, "reports.gap_regression_document")

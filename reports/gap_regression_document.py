@@ -6,38 +6,21 @@ so the document is exactly what ``runner sql`` would find.
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from functools import partial
 
 import duckdb
 import numpy as np
 
-from reports.document import Column, Figure, Notice, Paragraph, Report, Section, Table
+from reports.document import Column, Figure, Notice, Paragraph, Report, Section
+from reports.document_parts import new_report, sql_table
 from reports.figures import scatter_with_fit
 from reports.formatting import sig
 from reports.gap_regression import KIND, TABLES
 
 _MODEL_NAMES = {"linear": "linear regression", "ridge": "ridge regression (RidgeCV)"}
 
-
-def lineage_sql(models: list, params: dict[str, Any]) -> str:
-    """The SQL models behind a report table, with their bound parameter values."""
-    parts = []
-    for m in models:
-        bound = json.dumps(m.bind(params), default=str, sort_keys=True)
-        parts.append(f"-- {m.name}: parameters bound {bound}\n{m.statement()};")
-    return "\n\n".join(parts)
-
-
-def _sql_table(con: duckdb.DuckDBPyConnection, ctx: dict, key: str, caption: str,
-               sql: str, columns: list[Column], params: list | None = None) -> Table:
-    rows = con.execute(sql, params or []).fetchall()
-    note = (f"-- {KIND} computed these rows in Python (reports.{KIND}) from the tables\n"
-            f"-- built below and stored them; the document reads them with")
-    if params:
-        note += f"\n-- (parameters bound: {json.dumps(params)})"
-    text = f"{note}:\n{sql.strip()};\n\n{lineage_sql(ctx['models'], ctx['params'])}"
-    return Table(key, caption, columns, [tuple(r) for r in rows], text)
+#: Tables of rows this kind computed in Python and stored.
+_sql_table = partial(sql_table, computed=True)
 
 
 def _data_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
@@ -70,7 +53,7 @@ def _data_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
             sec.blocks.append(Notice(f"Family {family}: features not in the store, left "
                                      f"out: {missing}."))
     sec.blocks.append(_sql_table(
-        con, ctx, "families", "Feature families: features used, missing from the store, "
+        con, ctx, KIND, "families", "Feature families: features used, missing from the store, "
         "or constant over the runs; runs with every used feature.",
         f'SELECT family, measure, used, missing, constant, n_runs, status\n'
         f'FROM "{TABLES["families"]}" ORDER BY position',
@@ -91,7 +74,7 @@ def _r2_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
         f"deviation, median, minimum and maximum over the "
         f"{cfg.n_splits * cfg.n_repeats} folds.")])
     sec.blocks.append(_sql_table(
-        con, ctx, "r2", "R\u00b2 of each family over the cross-validation folds.",
+        con, ctx, KIND, "r2", "R\u00b2 of each family over the cross-validation folds.",
         f'SELECT family, model, n_runs, n_features, r2_mean, r2_std, r2_median, r2_min,\n'
         f'       r2_max, status\nFROM "{TABLES["r2"]}" ORDER BY position, model',
         [Column("family"), Column("model"), Column("runs", "int"),
@@ -114,7 +97,7 @@ def _tests_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
         sec.blocks.append(Notice("No pair of analysed families to compare."))
         return sec
     sec.blocks.append(_sql_table(
-        con, ctx, "tests", "5x2cv tests between each pair of families.",
+        con, ctx, KIND, "tests", "5x2cv tests between each pair of families.",
         f'SELECT family_a, family_b, model, n_runs, t, p_t, f, p_f, status\n'
         f'FROM "{TABLES["tests"]}" ORDER BY family_a, family_b, model',
         [Column("family A"), Column("family B"), Column("model"), Column("runs", "int"),
@@ -134,7 +117,7 @@ def _ols_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
         sec.blocks.append(Notice("No family was analysed."))
     for _, family, r2, adj, n in fits:
         sec.blocks.append(_sql_table(
-            con, ctx, f"ols-{family}",
+            con, ctx, KIND, f"ols-{family}",
             f"OLS, family {family}: n = {n}, R\u00b2 = {sig(r2)}, adjusted R\u00b2 = "
             f"{sig(adj)}.",
             f'SELECT term, coef, se, t, p FROM "{TABLES["ols"]}"\n'
@@ -149,7 +132,7 @@ def _kendall_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
         "Kendall's tau-b between each feature and the generalization gap over the runs "
         "that have the feature (Jiang et al. 2020).")])
     sec.blocks.append(_sql_table(
-        con, ctx, "kendall", "Kendall tau of each feature with the generalization gap.",
+        con, ctx, KIND, "kendall", "Kendall tau of each feature with the generalization gap.",
         f'SELECT family, feature, n_runs, tau, p FROM "{TABLES["kendall"]}"\n'
         f'ORDER BY family, feature',
         [Column("family"), Column("feature"), Column("runs", "int"), Column("tau", "num"),
@@ -173,20 +156,25 @@ def _kendall_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
 
 
 def document(con: duckdb.DuckDBPyConnection, ctx: dict) -> Report:
-    """Assemble the report from the stored tables.
+    """The ``gap_regression`` report: its data and the fits of each family.
+
+    Sections: Data (the families and their features); when ``ctx["enough"]``,
+    Cross-validated R², Comparing families (5x2cv), OLS fits and Single
+    features: Kendall tau.
 
     Parameters
     ----------
     con : duckdb.DuckDBPyConnection
+        The store, with the tables ``compute`` wrote.
     ctx : dict
-        What :func:`reports.gap_regression.compute` returned.
+        ``config``, ``gaps``, ``enough``, ``models``, ``params`` and ``tables`` of
+        :func:`reports.gap_regression.compute`.
 
     Returns
     -------
-    Report
+    reports.document.Report
     """
-    report = Report(KIND, "Predicting the generalization gap from measure families",
-                    tables=list(ctx["tables"]))
+    report = new_report(KIND, "Predicting the generalization gap from measure families", ctx)
     report.sections.append(_data_section(con, ctx))
     if ctx["enough"]:
         report.sections += [_r2_section(con, ctx), _tests_section(con, ctx),

@@ -26,17 +26,15 @@ import numpy as np
 import polars as pl
 import scipy.stats as sps
 
+from reports.common import make_build, materialise, report_tables, typed_frames, write_tables
 from reports.families import is_constant
-from reports.sql import SqlProject, write_table
+from reports.sql import SqlProject
 
 KIND = "layers"
 SUMMARY = "Per-layer CDNV and NCC accuracy by network depth (Galanti et al. 2023); trend over layers"
 
 #: SQL models the report materialises.
 MODELS = ("layers_values", "layers_bands")
-
-#: Tables the report writes, by short name.
-TABLES = {short: f"report_{KIND}_{short}" for short in ("trend", "effective_depth")}
 
 #: Column types of the trend table (kept even when it has no rows).
 TREND_SCHEMA = {"depth": pl.Int64, "statistic": pl.Utf8, "n_runs": pl.Int64, "n_layers": pl.Int64,
@@ -46,6 +44,12 @@ TREND_SCHEMA = {"depth": pl.Int64, "statistic": pl.Utf8, "n_runs": pl.Int64, "n_
 #: Column types of the effective-depth table.
 EFFECTIVE_DEPTH_SCHEMA = {"run_id": pl.Utf8, "depth": pl.Int64, "n_layers": pl.Int64, "epsilon": pl.Float64,
                           "effective_depth": pl.Int64}
+
+#: Column types of every report table, by short name.
+SCHEMAS = {"trend": TREND_SCHEMA, "effective_depth": EFFECTIVE_DEPTH_SCHEMA}
+
+#: Tables the report writes, by short name.
+TABLES = report_tables(KIND, SCHEMAS)
 
 
 @dataclass(frozen=True)
@@ -167,7 +171,7 @@ def compute(con: duckdb.DuckDBPyConnection, config: LayersConfig | None = None,
     Parameters
     ----------
     con : duckdb.DuckDBPyConnection
-        The store (writable).
+        The store (writable); its ``report_layers_*`` tables are replaced.
     config : LayersConfig, optional
     project : SqlProject, optional
 
@@ -178,30 +182,12 @@ def compute(con: duckdb.DuckDBPyConnection, config: LayersConfig | None = None,
         values), ``tables`` (the names written).
     """
     cfg = config or LayersConfig()
-    project = project or SqlProject()
-    params = cfg.sql_params()
-    models = project.materialise(con, MODELS, params)
+    params, models = materialise(con, cfg, MODELS, project)
     values = con.sql('SELECT run_id, depth, layer_index, statistic, value FROM "layers_values"').pl()
-    write_table(con, TABLES["trend"],
-                pl.from_dicts(layer_trends(values, cfg.min_points), schema=TREND_SCHEMA))
-    write_table(con, TABLES["effective_depth"],
-                pl.from_dicts(effective_depths(values, cfg.epsilon), schema=EFFECTIVE_DEPTH_SCHEMA))
+    rows = {"trend": layer_trends(values, cfg.min_points), "effective_depth": effective_depths(values, cfg.epsilon)}
+    write_tables(con, TABLES, typed_frames(rows, SCHEMAS))
     return {"config": cfg, "models": models, "params": params, "n_runs": values["run_id"].n_unique(),
             "tables": list(TABLES.values()) + [m.name for m in models]}
 
 
-def build(con: duckdb.DuckDBPyConnection, config: LayersConfig | None = None):
-    """Compute the ``layers`` report and return its document.
-
-    Parameters
-    ----------
-    con : duckdb.DuckDBPyConnection
-    config : LayersConfig, optional
-
-    Returns
-    -------
-    reports.document.Report
-    """
-    from reports.layers_document import document
-
-    return document(con, compute(con, config))
+build = make_build(KIND, compute, "reports.layers_document")

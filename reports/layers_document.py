@@ -6,8 +6,9 @@ import duckdb
 from matplotlib.figure import Figure as MplFigure
 
 from reports.document import Column, Figure, Notice, Paragraph, Report, Section
+from reports.document_parts import runs_report, sql_table
+from reports.figures import plot_bands
 from reports.layers import KIND, TABLES
-from reports.training_dynamics_document import plot_bands, sql_table
 
 _NAMES = {"ncc_accuracy_train": "NCC train accuracy", "ncc_accuracy_test": "NCC test accuracy",
           "cdnv": "CDNV"}
@@ -27,29 +28,33 @@ def _figure(con: duckdb.DuckDBPyConnection, statistic: str) -> MplFigure:
 
 
 def document(con: duckdb.DuckDBPyConnection, ctx: dict) -> Report:
-    """Assemble the ``layers`` report from the stored tables.
+    """The ``layers`` report: per-layer bands by depth, trends over layers, effective depths.
+
+    Sections: Data; when a run has per-layer rows, one per statistic of
+    ``config.statistics`` (bands by depth), Trend over layers and Effective depth.
 
     Parameters
     ----------
     con : duckdb.DuckDBPyConnection
+        The store, with the tables ``compute`` wrote.
     ctx : dict
-        What :func:`reports.layers.compute` returned.
+        ``config``, ``n_runs``, ``models``, ``params`` and ``tables`` of
+        :func:`reports.layers.compute`.
 
     Returns
     -------
     reports.document.Report
     """
     cfg = ctx["config"]
-    report = Report(KIND, "Neural collapse layer by layer, by network depth", tables=list(ctx["tables"]))
-    data = Section("Data", [Paragraph(
+    report, data = runs_report(
+        KIND, "Neural collapse layer by layer, by network depth", ctx,
         f"{ctx['n_runs']} runs have per-layer statistics of {cfg.measure}, read at the last "
         f"epoch they were computed (no later than the run's last epoch). Layers are numbered from "
         f"1 in forward order, the output layer last; the depth of a run is its sweep axis "
-        f"{cfg.depth_axis}, or its number of measured layers when it has none.")])
-    report.sections.append(data)
+        f"{cfg.depth_axis}, or its number of measured layers when it has none.",
+        f"No run has per-layer rows of {cfg.measure} (statistics {', '.join(cfg.statistics)}): "
+        f"there is nothing to show.")
     if ctx["n_runs"] == 0:
-        data.blocks.append(Notice(f"No run has per-layer rows of {cfg.measure} (statistics "
-                                  f"{', '.join(cfg.statistics)}): there is nothing to show."))
         return report
     depths = [r[0] for r in con.execute('SELECT DISTINCT depth FROM "layers_values" ORDER BY depth').fetchall()]
     if len(depths) < 2:

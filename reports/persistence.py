@@ -24,17 +24,17 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from reports.sql import SqlProject, write_table
-from reports.training_dynamics import AUTO, choose_axis
+from reports.common import AUTO, make_build, materialise_grouped, report_tables, typed_frames, write_tables
+from reports.sql import SqlProject
 
 KIND = "persistence"
 SUMMARY = "Persistence diagrams of representative runs, Betti curves and diagram summaries by sweep axis"
 
-#: SQL models the report materialises (after ``training_dynamics_axes``, which picks the axis).
+#: SQL models the report materialises (after :data:`reports.common.AXES_MODEL`, which picks the axis).
 MODELS = ("persistence_runs", "persistence_pairs", "persistence_betti", "persistence_betti_bands")
 
 #: Tables the report writes, by short name.
-TABLES = {short: f"report_{KIND}_{short}" for short in ("summaries", "representatives")}
+TABLES = report_tables(KIND, ("summaries", "representatives"))
 
 SCHEMAS = {
     "summaries": {"run_id": pl.Utf8, "group_value": pl.Utf8, "dim": pl.Int64, "n_bootstraps": pl.Int64,
@@ -57,7 +57,7 @@ class PersistenceConfig:
         Layer of the diagrams.
     axis : str or None
         Key of the runs' ``axes`` to group by (``"auto"``: see
-        :func:`reports.training_dynamics.choose_axis`; ``None``: all runs together).
+        :func:`reports.common.choose_axis`; ``None``: all runs together).
     n_grid : int
         Grid points of the Betti curves (at least 2).
     experiment : str or None
@@ -157,7 +157,7 @@ def compute(con: duckdb.DuckDBPyConnection, config: PersistenceConfig | None = N
     Parameters
     ----------
     con : duckdb.DuckDBPyConnection
-        The store (writable).
+        The store (writable); its ``report_persistence_*`` tables are replaced.
     config : PersistenceConfig, optional
     project : SqlProject, optional
 
@@ -168,34 +168,14 @@ def compute(con: duckdb.DuckDBPyConnection, config: PersistenceConfig | None = N
         diagrams), ``tables`` (the names written).
     """
     cfg = config or PersistenceConfig()
-    project = project or SqlProject()
-    axes_models = project.materialise(con, ["training_dynamics_axes"], cfg.sql_params())
-    axis = choose_axis(con.sql('SELECT * FROM "training_dynamics_axes"').pl(), cfg.axis)
-    params = cfg.sql_params(axis)
-    models = project.materialise(con, MODELS, params)
-    models.insert(1, axes_models[-1])
+    axis, params, models = materialise_grouped(con, cfg, MODELS, project)
     runs = con.sql('SELECT run_id, group_value, final_gap, epoch FROM "persistence_runs"').pl()
     pairs = con.sql('SELECT run_id, group_value, bootstrap, dim, birth, death FROM "persistence_pairs"').pl()
     draws = pairs.select("run_id", "group_value", "bootstrap").unique()
-    frames = {"summaries": diagram_summaries(pairs, draws), "representatives": representatives(runs)}
-    for short, rows in frames.items():
-        write_table(con, TABLES[short], pl.from_dicts(rows, schema=SCHEMAS[short]))
+    rows = {"summaries": diagram_summaries(pairs, draws), "representatives": representatives(runs)}
+    write_tables(con, TABLES, typed_frames(rows, SCHEMAS))
     return {"config": cfg, "axis": axis, "models": models, "params": params, "n_runs": len(runs),
             "tables": list(TABLES.values()) + [m.name for m in models]}
 
 
-def build(con: duckdb.DuckDBPyConnection, config: PersistenceConfig | None = None):
-    """Compute the ``persistence`` report and return its document.
-
-    Parameters
-    ----------
-    con : duckdb.DuckDBPyConnection
-    config : PersistenceConfig, optional
-
-    Returns
-    -------
-    reports.document.Report
-    """
-    from reports.persistence_document import document
-
-    return document(con, compute(con, config))
+build = make_build(KIND, compute, "reports.persistence_document")

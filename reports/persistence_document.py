@@ -7,9 +7,10 @@ import numpy as np
 from matplotlib.figure import Figure as MplFigure
 
 from reports.document import Column, Figure, Notice, Paragraph, Report, Section
+from reports.document_parts import group_label, grouping, runs_report, sql_table
+from reports.figures import plot_bands
 from reports.formatting import sig
 from reports.persistence import KIND, TABLES
-from reports.training_dynamics_document import plot_bands, sql_table
 
 
 def _diagram_figure(con: duckdb.DuckDBPyConnection, reps: list[tuple]) -> MplFigure:
@@ -42,35 +43,38 @@ def _betti_figure(con: duckdb.DuckDBPyConnection, axis: str | None) -> MplFigure
         ax = fig.add_subplot(1, len(dims), i + 1)
         rows = con.execute('SELECT group_value, t, q25, median, q75 FROM "persistence_betti_bands" '
                            'WHERE dim = ?', [dim]).fetchall()
-        plot_bands(ax, rows, label_of=(lambda g: f"{axis} = {g}") if axis else (lambda g: "all runs"))
+        plot_bands(ax, rows, label_of=group_label(axis))
         ax.set(xlabel="filtration value t", ylabel=f"Betti number (H{dim})")
         ax.legend(fontsize=7)
     return fig
 
 
 def document(con: duckdb.DuckDBPyConnection, ctx: dict) -> Report:
-    """Assemble the ``persistence`` report from the stored tables.
+    """The ``persistence`` report: diagrams of representative runs, Betti curves, diagram summaries.
+
+    Sections: Data; when a run has diagrams, Persistence diagrams, Betti curves
+    and Diagram summaries.
 
     Parameters
     ----------
     con : duckdb.DuckDBPyConnection
+        The store, with the tables ``compute`` wrote.
     ctx : dict
-        What :func:`reports.persistence.compute` returned.
+        ``config``, ``axis``, ``n_runs``, ``models``, ``params`` and ``tables`` of
+        :func:`reports.persistence.compute`.
 
     Returns
     -------
     reports.document.Report
     """
     cfg = ctx["config"]
-    report = Report(KIND, "Persistence diagrams and Betti curves", tables=list(ctx["tables"]))
-    data = Section("Data", [Paragraph(
+    report, _ = runs_report(
+        KIND, "Persistence diagrams and Betti curves", ctx,
         f"{ctx['n_runs']} runs have persistence diagrams of {cfg.measure} on layer '{cfg.layer}', read "
         f"at the last epoch they were computed (no later than the run's last epoch). Runs are grouped by "
-        + (f"the sweep axis {ctx['axis']}." if ctx["axis"] else "nothing (one group, all runs)."))])
-    report.sections.append(data)
+        f"{grouping(ctx['axis'])}",
+        f"No run has persistence diagrams of {cfg.measure} on layer '{cfg.layer}': there is nothing to show.")
     if ctx["n_runs"] == 0:
-        data.blocks.append(Notice(f"No run has persistence diagrams of {cfg.measure} on layer "
-                                  f"'{cfg.layer}': there is nothing to show."))
         return report
     reps = con.execute(f'SELECT role, run_id, final_gap FROM "{TABLES["representatives"]}" '
                        f'ORDER BY position').fetchall()

@@ -26,8 +26,9 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from reports.common import final_gaps, make_build, materialise, report_tables, typed_frames, write_tables
 from reports.families import is_constant
-from reports.sql import SqlProject, write_table
+from reports.sql import SqlProject
 from reports.stats_clusters import kmeans_summaries_gap
 from reports.stats_cmi import cmi_score
 from reports.stats_kendall import granulated_kendall, kendall_tau
@@ -36,7 +37,7 @@ KIND = "ranking"
 SUMMARY = "Measures ranked by Kendall tau with the gap; granulated psi per sweep axis and Psi; PGDL CMI score"
 
 #: Tables the report writes, by short name.
-TABLES = {short: f"report_{KIND}_{short}" for short in ("measures", "psi", "cmi", "axes", "clusters")}
+TABLES = report_tables(KIND, ("measures", "psi", "cmi", "axes", "clusters"))
 
 #: SQL models the report materialises (and their dependencies).
 MODELS = ("final_gaps", "run_features", "ranking_run_axes", "ranking_axes")
@@ -197,7 +198,7 @@ def compute(con: duckdb.DuckDBPyConnection, config: RankingConfig | None = None,
     Parameters
     ----------
     con : duckdb.DuckDBPyConnection
-        The store (writable).
+        The store (writable); its ``report_ranking_*`` tables are replaced.
     config : RankingConfig, optional
     project : SqlProject, optional
         SQL models; defaults to the packaged templates.
@@ -210,10 +211,8 @@ def compute(con: duckdb.DuckDBPyConnection, config: RankingConfig | None = None,
         ``enough`` (bool: enough runs and a gap that varies), ``tables`` (names written).
     """
     cfg = config or RankingConfig()
-    project = project or SqlProject()
-    params = cfg.sql_params()
-    models = project.materialise(con, MODELS, params)
-    gaps = con.sql('SELECT run_id, epoch, gen_gap FROM "final_gaps" ORDER BY run_id').pl()
+    params, models = materialise(con, cfg, MODELS, project)
+    gaps, enough = final_gaps(con, cfg.min_runs)
     features = con.sql('SELECT run_id, measure, statistic, value, gen_gap FROM "run_features"').pl()
     axes_rows = con.sql('SELECT axis, n_runs, n_values, value_list, varied FROM "ranking_axes" '
                         'ORDER BY axis').fetchall()
@@ -221,30 +220,13 @@ def compute(con: duckdb.DuckDBPyConnection, config: RankingConfig | None = None,
     run_axes: dict[str, dict[str, Any]] = {}
     for run_id, axis, value in con.sql('SELECT run_id, axis, value FROM "ranking_run_axes"').fetchall():
         run_axes.setdefault(run_id, {})[axis] = json.loads(value)
-    y = gaps["gen_gap"].to_numpy()
-    enough = len(y) >= cfg.min_runs and not is_constant(y)
     rows = rank_statistics(features, run_axes, axes, cfg) if enough else {
         "measures": [], "psi": [], "cmi": [], "clusters": []}
     rows["axes"] = [{"position": i, "axis": a, "n_runs": n, "n_values": k, "value_list": v,
                      "used": bool(u)} for i, (a, n, k, v, u) in enumerate(axes_rows)]
-    for short, schema in SCHEMAS.items():
-        write_table(con, TABLES[short], pl.from_dicts(rows[short], schema=schema))
+    write_tables(con, TABLES, typed_frames(rows, SCHEMAS))
     return {"config": cfg, "models": models, "params": params, "gaps": gaps, "axes": axes,
             "enough": enough, "tables": list(TABLES.values())}
 
 
-def build(con: duckdb.DuckDBPyConnection, config: RankingConfig | None = None):
-    """Compute the ``ranking`` report and return its document.
-
-    Parameters
-    ----------
-    con : duckdb.DuckDBPyConnection
-    config : RankingConfig, optional
-
-    Returns
-    -------
-    reports.document.Report
-    """
-    from reports.ranking_document import document
-
-    return document(con, compute(con, config))
+build = make_build(KIND, compute, "reports.ranking_document")

@@ -5,27 +5,19 @@ Every number shown is read back from the store with the SQL shown beside it.
 
 from __future__ import annotations
 
-import json
+from functools import partial
 
 import duckdb
 import numpy as np
 
-from reports.document import Column, Figure, Notice, Paragraph, Report, Section, Table
+from reports.document import Column, Figure, Notice, Paragraph, Report, Section
+from reports.document_parts import new_report, sql_table
 from reports.figures import scatter_with_fit
 from reports.formatting import sig
-from reports.gap_regression_document import lineage_sql
 from reports.ranking import KIND, TABLES
 
-
-def _sql_table(con: duckdb.DuckDBPyConnection, ctx: dict, key: str, caption: str, sql: str,
-               columns: list[Column], params: list | None = None) -> Table:
-    rows = con.execute(sql, params or []).fetchall()
-    note = (f"-- {KIND} computed these rows in Python (reports.{KIND}) from the tables\n"
-            f"-- built below and stored them; the document reads them with")
-    if params:
-        note += f"\n-- (parameters bound: {json.dumps(params)})"
-    text = f"{note}:\n{sql.strip()};\n\n{lineage_sql(ctx['models'], ctx['params'])}"
-    return Table(key, caption, columns, [tuple(r) for r in rows], text)
+#: Tables of rows this kind computed in Python and stored.
+_sql_table = partial(sql_table, computed=True)
 
 
 def _data_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
@@ -57,7 +49,7 @@ def _data_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
             f"axes but the sweep has {len(axes)}: no CMI score was computed. Setting "
             f"cmi_subset_sizes to (0, 1, 2) gives the definition of Jiang et al. 2020 (ICLR)."))
     sec.blocks.append(_sql_table(
-        con, ctx, "axes", "Sweep axes (keys of runs.axes): runs naming them, distinct values; "
+        con, ctx, KIND, "axes", "Sweep axes (keys of runs.axes): runs naming them, distinct values; "
         "only axes with two values or more are used.",
         f'SELECT axis, n_runs, n_values, value_list, used\nFROM "{TABLES["axes"]}" ORDER BY position',
         [Column("axis"), Column("runs", "int"), Column("values", "int"),
@@ -91,7 +83,7 @@ def _ranking_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
                 Column("runs", "int"), Column("tau", "num"), Column("p", "p")]
                + [Column(f"psi({a})", "num") for a in axes]
                + [Column("Psi", "num"), Column("CMI", "num"), Column("status")])
-    sec.blocks.append(_sql_table(con, ctx, "ranking", "Measure statistics ranked by |tau| "
+    sec.blocks.append(_sql_table(con, ctx, KIND, "ranking", "Measure statistics ranked by |tau| "
                                  "with the generalization gap.", sql, columns, list(axes)))
     n_cmi = con.execute(f'SELECT count(*) FROM "{TABLES["measures"]}" '
                         f'WHERE cmi IS NOT NULL AND NOT isnan(cmi)').fetchall()[0][0]
@@ -103,7 +95,7 @@ def _ranking_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
             "axes than the conditioning sets hold."))
     if n_cmi:
         sec.blocks.append(_sql_table(
-            con, ctx, "cmi", "CMI score of each statistic and the conditioning set S that "
+            con, ctx, KIND, "cmi", "CMI score of each statistic and the conditioning set S that "
             "attains the minimum.",
             f'SELECT measure, statistic, cmi, cmi_conditioning FROM "{TABLES["measures"]}"\n'
             f'WHERE cmi IS NOT NULL AND NOT isnan(cmi) ORDER BY cmi DESC, measure, statistic',
@@ -134,7 +126,7 @@ def _clusters_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section | No
         "the runs, raw values; clusters numbered by increasing mean gap. The paper found "
         "that such clusters follow the networks' depth.")])
     sec.blocks.append(_sql_table(
-        con, ctx, "clusters", "K-means clusters of each statistic with the generalization gap.",
+        con, ctx, KIND, "clusters", "K-means clusters of each statistic with the generalization gap.",
         f'SELECT measure, statistic, cluster, n_runs, mean_value, mean_gap\n'
         f'FROM "{TABLES["clusters"]}" ORDER BY measure, statistic, cluster',
         [Column("measure"), Column("statistic"), Column("cluster", "int"), Column("runs", "int"),
@@ -143,20 +135,25 @@ def _clusters_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section | No
 
 
 def document(con: duckdb.DuckDBPyConnection, ctx: dict) -> Report:
-    """Assemble the report from the stored tables.
+    """The ``ranking`` report: its data, the ranked statistics and their clusters.
+
+    Sections: Data (runs, gap, sweep axes); when ``ctx["enough"]``, Ranking (tau,
+    psi per axis, Psi, CMI; the first-ranked statistic against the gap) and, when
+    any statistic was clustered, Clusters of statistic and gap.
 
     Parameters
     ----------
     con : duckdb.DuckDBPyConnection
+        The store, with the tables ``compute`` wrote.
     ctx : dict
-        What :func:`reports.ranking.compute` returned.
+        ``config``, ``gaps``, ``axes``, ``enough``, ``models``, ``params`` and ``tables``
+        of :func:`reports.ranking.compute`.
 
     Returns
     -------
-    Report
+    reports.document.Report
     """
-    report = Report(KIND, "Ranking generalization measures by how they order the gap",
-                    tables=list(ctx["tables"]))
+    report = new_report(KIND, "Ranking generalization measures by how they order the gap", ctx)
     report.sections.append(_data_section(con, ctx))
     if ctx["enough"]:
         report.sections.append(_ranking_section(con, ctx))

@@ -29,7 +29,8 @@ import numpy as np
 import polars as pl
 
 from reports import stats_ranks as sr
-from reports.sql import SqlProject, write_table
+from reports.common import make_build, materialise, report_tables, typed_frames, write_tables
+from reports.sql import SqlProject
 
 KIND = "regulariser_comparison"
 SUMMARY = ("Regulariser settings ranked over networks: mean ± std, average ranks, Friedman, "
@@ -61,7 +62,7 @@ SCHEMAS = {
 }
 
 #: Tables the report writes, by short name.
-TABLES = {short: f"report_{KIND}_{short}" for short in SCHEMAS}
+TABLES = report_tables(KIND, SCHEMAS)
 
 
 @dataclass(frozen=True)
@@ -210,7 +211,7 @@ def analyse(d: Design, cells: pl.DataFrame, cfg: RegulariserComparisonConfig) ->
     if enough:
         for c in CRITERIA:
             _criterion_rows(c, d, ranks[c], cfg, rows)
-    return {t: pl.from_dicts(rows[t], schema=SCHEMAS[t]) for t in SCHEMAS}
+    return typed_frames(rows, SCHEMAS)
 
 
 def _criterion_rows(c: str, d: Design, ranks: np.ndarray, cfg: RegulariserComparisonConfig,
@@ -260,7 +261,7 @@ def compute(con: duckdb.DuckDBPyConnection, config: RegulariserComparisonConfig 
     Parameters
     ----------
     con : duckdb.DuckDBPyConnection
-        The store (writable).
+        The store (writable); its ``report_regulariser_comparison_*`` tables are replaced.
     config : RegulariserComparisonConfig, optional
     project : SqlProject, optional
         SQL models; defaults to the packaged templates.
@@ -273,33 +274,15 @@ def compute(con: duckdb.DuckDBPyConnection, config: RegulariserComparisonConfig 
         and ``tables`` (the names written).
     """
     cfg = config or RegulariserComparisonConfig()
-    project = project or SqlProject()
-    params = cfg.sql_params()
-    models = project.materialise(con, [cfg.cells_model], params)
+    params, models = materialise(con, cfg, [cfg.cells_model], project)
     cells = con.sql(f'SELECT experiment, network, method, regulariser, weight, n_runs, '
                     f'val_accuracy, test_accuracy, gen_gap FROM "{cfg.cells_model}" '
                     f'ORDER BY experiment, network, method').pl()
     n_runs = con.sql('SELECT count(*) FROM "regulariser_runs"').fetchall()[0][0]
     d = design(cells)
-    frames = analyse(d, cells, cfg)
-    for short, frame in frames.items():
-        write_table(con, TABLES[short], frame)
+    write_tables(con, TABLES, analyse(d, cells, cfg))
     return {"config": cfg, "models": models, "params": params, "design": d, "n_runs": n_runs,
             "enough": enough_for_tests(d, cfg), "tables": list(TABLES.values())}
 
 
-def build(con: duckdb.DuckDBPyConnection, config: RegulariserComparisonConfig | None = None):
-    """Compute the ``regulariser_comparison`` report and return its document.
-
-    Parameters
-    ----------
-    con : duckdb.DuckDBPyConnection
-    config : RegulariserComparisonConfig, optional
-
-    Returns
-    -------
-    reports.document.Report
-    """
-    from reports.regulariser_comparison_document import document
-
-    return document(con, compute(con, config))
+build = make_build(KIND, compute, "reports.regulariser_comparison_document")

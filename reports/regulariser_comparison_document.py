@@ -5,31 +5,23 @@ Every number shown is read back from the store with the SQL shown beside it.
 
 from __future__ import annotations
 
-import json
+from functools import partial
 from typing import Any
 
 import duckdb
 
 from reports.cd_diagram import cd_graphic
-from reports.document import Column, Notice, Paragraph, Report, Section, Table
+from reports.document import Column, Notice, Paragraph, Report, Section
+from reports.document_parts import new_report, sql_table
 from reports.formatting import pvalue, sig
-from reports.gap_regression_document import lineage_sql
 from reports.regulariser_comparison import CRITERIA, KIND, TABLES
 
 _MAX_LISTED = 8
 #: Rows per table of the per-network results (a LaTeX table float does not break across pages).
 _ROWS_PER_TABLE = 30
 
-
-def _sql_table(con: duckdb.DuckDBPyConnection, ctx: dict, key: str, caption: str, sql: str,
-               columns: list[Column], params: list | None = None) -> Table:
-    rows = con.execute(sql, params or []).fetchall()
-    note = (f"-- {KIND} computed these rows in Python (reports.{KIND}) from the tables\n"
-            f"-- built below and stored them; the document reads them with")
-    if params:
-        note += f"\n-- (parameters bound: {json.dumps(params)})"
-    text = f"{note}:\n{sql.strip()};\n\n{lineage_sql(ctx['models'], ctx['params'])}"
-    return Table(key, caption, columns, [tuple(r) for r in rows], text)
+#: Tables of rows this kind computed in Python and stored.
+_sql_table = partial(sql_table, computed=True)
 
 
 def _p(p: float) -> str:
@@ -133,14 +125,14 @@ def _criterion_section(con: duckdb.DuckDBPyConnection, ctx: dict, c: str) -> Sec
         f"over {n} networks (best on the right). {bars}",
         [m for m, _ in ranks], [r for _, r in ranks], cd, [tuple(v) for v in cliques.values()]))
     sec.blocks.append(_sql_table(
-        con, ctx, f"methods-{c}", f"The {label} of each regulariser setting over the networks: "
+        con, ctx, KIND, f"methods-{c}", f"The {label} of each regulariser setting over the networks: "
         f"mean, sample standard deviation and average rank.",
         f'SELECT method, n_blocks, mean, std, avg_rank FROM "{TABLES["methods"]}"\n'
         f"WHERE criterion = ? ORDER BY position",
         [Column("setting"), Column("networks", "int"), Column("mean", "num"),
          Column("std", "num"), Column("average rank", "num")], [c]))
     sec.blocks.append(_sql_table(
-        con, ctx, f"pairs-{c}", f"Pairs of settings ({label}): difference of average ranks and "
+        con, ctx, KIND, f"pairs-{c}", f"Pairs of settings ({label}): difference of average ranks and "
         f"Nemenyi p-value; Wilcoxon signed-rank T, p-value and Holm-adjusted p-value.",
         f"SELECT method_a, method_b, rank_diff, nemenyi_p, wilcoxon_t, wilcoxon_p, holm_p,\n"
         f"       CASE WHEN holm_different THEN 'yes' ELSE 'no' END AS holm_different\n"
@@ -169,7 +161,7 @@ def _cells_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
     for i in range(parts):
         part = f" (part {i + 1} of {parts})" if parts > 1 else ""
         sec.blocks.append(_sql_table(
-            con, ctx, f"cells-{i + 1}", f"Every network and regulariser setting{part}.",
+            con, ctx, KIND, f"cells-{i + 1}", f"Every network and regulariser setting{part}.",
             f"SELECT network, method, weight, n_runs, test_accuracy, rank_accuracy, gen_gap,\n"
             f"       rank_gap\n"
             f'FROM "{TABLES["cells"]}" ORDER BY experiment, network, method\n'
@@ -181,20 +173,25 @@ def _cells_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
 
 
 def document(con: duckdb.DuckDBPyConnection, ctx: dict[str, Any]) -> Report:
-    """Assemble the report from the stored tables.
+    """The ``regulariser_comparison`` report: its design, the rank tests of each criterion, the cells.
+
+    Sections: Data (blocks, methods, cells left out); when ``ctx["enough"]``, one
+    per criterion of :data:`reports.regulariser_comparison.CRITERIA` (Friedman,
+    CD diagram, methods, pairs); Per-network results.
 
     Parameters
     ----------
     con : duckdb.DuckDBPyConnection
+        The store, with the tables ``compute`` wrote.
     ctx : dict
-        What :func:`reports.regulariser_comparison.compute` returned.
+        ``config``, ``design``, ``n_runs``, ``enough``, ``models``, ``params`` and
+        ``tables`` of :func:`reports.regulariser_comparison.compute`.
 
     Returns
     -------
-    Report
+    reports.document.Report
     """
-    report = Report(KIND, "Comparing regularisers over many networks by their ranks",
-                    tables=list(ctx["tables"]))
+    report = new_report(KIND, "Comparing regularisers over many networks by their ranks", ctx)
     report.sections.append(_data_section(con, ctx))
     if ctx["enough"]:
         report.sections += [_criterion_section(con, ctx, c) for c in CRITERIA]

@@ -1,4 +1,6 @@
-"""Statistics for gap prediction: cross-validated R², 5x2cv tests, OLS, Kendall tau.
+"""Statistics for gap prediction: cross-validated R², 5x2cv tests, OLS.
+
+Kendall's tau of a measure with the gap is in :mod:`reports.stats_kendall`.
 
 The protocol is Ballester et al. 2023 (*Predicting the generalization gap in
 neural networks using topological data analysis*): a linear model of the
@@ -243,25 +245,3 @@ def ols_fit(X, y, feature_names=None) -> OLSResult:
         return OLSResult(("const", *names), np.asarray(fit.params), np.asarray(fit.bse),
                          np.asarray(fit.tvalues), np.asarray(fit.pvalues),
                          float(fit.rsquared), float(fit.rsquared_adj), int(fit.nobs))
-
-
-def kendall_tau(x, y) -> tuple[float, float]:
-    """Kendall's tau-b between ``x`` and ``y`` and its two-sided p-value.
-
-    Jiang et al. 2020 (*Fantastic generalization measures and where to find
-    them*) rank measures by Kendall's tau with the generalization gap over all
-    models: tau_b = (n_c - n_d) / sqrt((n_0 - n_1)(n_0 - n_2)) (concordant minus
-    discordant pairs, corrected for ties).
-
-    Parameters
-    ----------
-    x, y : array-like of shape (n_runs,)
-
-    Returns
-    -------
-    tau : float
-        In [-1, 1]; NaN when either input is constant.
-    p : float
-    """
-    res = sps.kendalltau(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
-    return float(res.statistic), float(res.pvalue)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reports.stats_kendall import encode_axes
+from reports.stats_kendall import check_measure_gap, encode_axes
 
 
 def _entropy_bits(counts: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -138,13 +138,7 @@ def cmi_score(measure, gap, axes: Mapping[str, Sequence],
     ValueError
         Shapes differ or are not 1-D; a value is not finite; a size is negative.
     """
-    x = np.asarray(measure, dtype=float)
-    y = np.asarray(gap, dtype=float)
-    if x.ndim != 1 or y.shape != x.shape:
-        raise ValueError(f"cmi_score expects 'measure' and 'gap' of the same shape (n_runs,). "
-                         f"Got {x.shape} and {y.shape} instead.")
-    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
-        raise ValueError("The 'measure' and 'gap' parameters of cmi_score must be finite.")
+    x, y = check_measure_gap(measure, gap, "cmi_score")
     if any(int(s) < 0 for s in subset_sizes):
         raise ValueError(f"The 'subset_sizes' parameter of cmi_score must hold ints in the "
                          f"range [0, inf). Got {list(subset_sizes)} instead.")

@@ -1,4 +1,4 @@
-"""Kendall's rank correlation of a measure with the gap, plain and granulated.
+"""Kendall's rank correlation of a measure with the gap: tau-a, tau-b and granulated.
 
 Jiang et al. 2020, *Fantastic generalization measures and where to find them*
 (ICLR), Section 4:
@@ -13,6 +13,8 @@ Jiang et al. 2020, *Fantastic generalization measures and where to find them*
   models of the cell (which differ only in axis i).
 - Eq. (5): Psi = (1/n) sum_i psi_i over the n axes.
 
+Kendall's tau-b, tau_b = (n_c - n_d) / sqrt((n_0 - n_1)(n_0 - n_2)) (ties
+corrected; scipy's), is :func:`kendall_tau_b`; :func:`kendall_tau` gives both.
 A positive tau means the measure grows with the gap.
 """
 
@@ -49,7 +51,25 @@ class KendallResult:
     n: int
 
 
-def _check_pair(measure, gap, caller: str) -> tuple[np.ndarray, np.ndarray]:
+def check_measure_gap(measure, gap, caller: str) -> tuple[np.ndarray, np.ndarray]:
+    """``measure`` and ``gap`` as float arrays of shape (n_runs,), both finite.
+
+    Parameters
+    ----------
+    measure : array-like of shape (n_runs,)
+    gap : array-like of shape (n_runs,)
+    caller : str
+        Name of the function checking, for the error message.
+
+    Returns
+    -------
+    x, y : ndarray of shape (n_runs,)
+
+    Raises
+    ------
+    ValueError
+        Shapes differ or are not 1-D; a value is not finite.
+    """
     x = np.asarray(measure, dtype=float)
     y = np.asarray(gap, dtype=float)
     if x.ndim != 1 or y.shape != x.shape:
@@ -91,7 +111,7 @@ def kendall_tau(measure, gap) -> KendallResult:
     ValueError
         Shapes differ or are not 1-D; a value is not finite.
     """
-    x, y = _check_pair(measure, gap, "kendall_tau")
+    x, y = check_measure_gap(measure, gap, "kendall_tau")
     n = x.size
     if n < 2:
         return KendallResult(float("nan"), float("nan"), float("nan"), n)
@@ -99,10 +119,39 @@ def kendall_tau(measure, gap) -> KendallResult:
     n1, n2 = _tied_pairs(x), _tied_pairs(y)
     if n1 == n0 or n2 == n0:  # one variable constant: every pair tied, Eq. (3) gives 0
         return KendallResult(0.0, float("nan"), float("nan"), n)
-    res = sps.kendalltau(x, y)
-    tau_b = float(res.statistic)
+    tau_b, p = kendall_tau_b(x, y)
     tau = tau_b * float(np.sqrt(float(n0 - n1) * float(n0 - n2))) / n0
-    return KendallResult(float(np.clip(tau, -1.0, 1.0)), tau_b, float(res.pvalue), n)
+    return KendallResult(float(np.clip(tau, -1.0, 1.0)), tau_b, p, n)
+
+
+def kendall_tau_b(measure, gap) -> tuple[float, float]:
+    """Kendall's tau-b between a measure and the gap, and its two-sided p-value (scipy).
+
+    tau_b = (n_c - n_d) / sqrt((n_0 - n_1)(n_0 - n_2)): concordant minus discordant
+    pairs, corrected for the pairs n_1, n_2 tied in either variable (n_0 = n(n-1)/2).
+    Without ties it equals the tau of Jiang et al. 2020 Eq. (3) (:func:`kendall_tau`).
+
+    Parameters
+    ----------
+    measure : array-like of shape (n_runs,)
+    gap : array-like of shape (n_runs,)
+        Generalization gap of each run (train - test accuracy).
+
+    Returns
+    -------
+    tau_b : float
+        In [-1, 1]; NaN when either input is constant.
+    p : float
+        Two-sided p-value of scipy's test of no association.
+
+    Raises
+    ------
+    ValueError
+        Shapes differ or are not 1-D; a value is not finite.
+    """
+    x, y = check_measure_gap(measure, gap, "kendall_tau_b")
+    res = sps.kendalltau(x, y)
+    return float(res.statistic), float(res.pvalue)
 
 
 def _sign_tau(x: np.ndarray, y: np.ndarray, mask: np.ndarray) -> float:
@@ -194,7 +243,7 @@ def granulated_kendall(measure, gap, axes: Mapping[str, Sequence]) -> Granulated
     ValueError
         Shapes differ; a value is not finite; an axis has the wrong length; no axis given.
     """
-    x, y = _check_pair(measure, gap, "granulated_kendall")
+    x, y = check_measure_gap(measure, gap, "granulated_kendall")
     if not axes:
         raise ValueError("The 'axes' parameter of granulated_kendall must name at least one "
                          "hyperparameter axis. Got none.")

@@ -25,28 +25,29 @@ import numpy as np
 import polars as pl
 import scipy.stats as sps
 
-from reports import stats
+from reports.common import AUTO, AXES_MODEL, make_build, materialise_grouped, report_tables, typed_frames, write_tables
 from reports.families import is_constant
-from reports.sql import SqlProject, write_table
+from reports.sql import SqlProject
+from reports.stats_kendall import kendall_tau_b
 
 KIND = "training_dynamics"
 SUMMARY = ("Measures over checkpoint epochs (median, IQR by sweep axis), their Kendall tau / "
            "Spearman rho with the final gap at each epoch; accuracy curves")
 
 #: SQL models the report materialises, in the order the document cites them.
-MODELS = ("training_dynamics_axes", "training_dynamics_runs", "training_dynamics_values",
+MODELS = (AXES_MODEL, "training_dynamics_runs", "training_dynamics_values",
           "training_dynamics_bands", "training_dynamics_accuracy")
-
-#: Tables the report writes, by short name.
-TABLES = {"correlations": f"report_{KIND}_correlations"}
 
 #: Column types of the correlation table (kept even when it has no rows).
 CORRELATION_SCHEMA = {"measure": pl.Utf8, "statistic": pl.Utf8, "epoch": pl.Int64, "n_runs": pl.Int64,
                       "tau": pl.Float64, "p_tau": pl.Float64, "rho": pl.Float64, "p_rho": pl.Float64,
                       "status": pl.Utf8}
 
-#: ``axis`` value that picks the sweep axis from the store.
-AUTO = "auto"
+#: Column types of every report table, by short name.
+SCHEMAS = {"correlations": CORRELATION_SCHEMA}
+
+#: Tables the report writes, by short name.
+TABLES = report_tables(KIND, SCHEMAS)
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,8 @@ class TrainingDynamicsConfig:
         Layer of the measure rows (``'all'``: network-level aggregates).
     axis : str or None
         Key of the runs' ``axes`` to group by; ``"auto"`` takes the axis with the
-        fewest distinct values (at least 2), ``None`` pools all runs.
+        fewest distinct values (at least 2; :func:`reports.common.choose_axis`),
+        ``None`` pools all runs.
     experiment : str or None
         Keep only runs of this experiment.
     statuses : tuple of str
@@ -89,28 +91,6 @@ class TrainingDynamicsConfig:
                 "layer": self.layer, "axis": axis,
                 "measures": None if self.measures is None else list(self.measures),
                 "statistics": None if self.statistics is None else list(self.statistics)}
-
-
-def choose_axis(axes: pl.DataFrame, requested: str | None) -> str | None:
-    """The sweep axis to group runs by.
-
-    Parameters
-    ----------
-    axes : polars.DataFrame
-        Rows of the ``training_dynamics_axes`` model (axis, n_values, n_runs).
-    requested : str or None
-        ``"auto"``, an axis name, or ``None`` (no grouping).
-
-    Returns
-    -------
-    str or None
-        ``requested`` unless it is ``"auto"``; then the axis with the fewest
-        distinct values among those with at least 2 (ties: by name), or ``None``.
-    """
-    if requested != AUTO:
-        return requested
-    varied = axes.filter(pl.col("n_values") >= 2).sort("n_values", "axis")
-    return varied["axis"][0] if len(varied) else None
 
 
 def rank_correlations(values: pl.DataFrame, min_runs: int) -> list[dict]:
@@ -144,7 +124,7 @@ def rank_correlations(values: pl.DataFrame, min_runs: int) -> list[dict]:
         elif is_constant(x) or is_constant(y):
             row["status"] = "constant " + ("value" if is_constant(x) else "gap")
         else:
-            row["tau"], row["p_tau"] = stats.kendall_tau(x, y)
+            row["tau"], row["p_tau"] = kendall_tau_b(x, y)
             res = sps.spearmanr(x, y)
             row["rho"], row["p_rho"] = float(res.statistic), float(res.pvalue)
         rows.append(row)
@@ -158,7 +138,7 @@ def compute(con: duckdb.DuckDBPyConnection, config: TrainingDynamicsConfig | Non
     Parameters
     ----------
     con : duckdb.DuckDBPyConnection
-        The store (writable).
+        The store (writable); its ``report_training_dynamics_*`` tables are replaced.
     config : TrainingDynamicsConfig, optional
     project : SqlProject, optional
         SQL models; defaults to the packaged templates.
@@ -171,33 +151,13 @@ def compute(con: duckdb.DuckDBPyConnection, config: TrainingDynamicsConfig | Non
         ``tables`` (the names written).
     """
     cfg = config or TrainingDynamicsConfig()
-    project = project or SqlProject()
-    axes_model = project.materialise(con, ["training_dynamics_axes"], cfg.sql_params())
-    axis = choose_axis(con.sql('SELECT * FROM "training_dynamics_axes"').pl(), cfg.axis)
-    params = cfg.sql_params(axis)
-    models = project.materialise(con, MODELS[1:], params)
-    models.insert(1, axes_model[-1])
+    axis, params, models = materialise_grouped(con, cfg, MODELS[1:], project)
     values = con.sql('SELECT run_id, measure, statistic, epoch, value, final_gap '
                      'FROM "training_dynamics_values"').pl()
-    frame = pl.from_dicts(rank_correlations(values, cfg.min_runs), schema=CORRELATION_SCHEMA)
-    write_table(con, TABLES["correlations"], frame)
+    write_tables(con, TABLES, typed_frames({"correlations": rank_correlations(values, cfg.min_runs)}, SCHEMAS))
     n_runs = con.sql('SELECT count(*) FROM "training_dynamics_runs"').fetchall()[0][0]
     return {"config": cfg, "axis": axis, "models": models, "params": params, "n_runs": n_runs,
             "tables": list(TABLES.values()) + [m.name for m in models]}
 
 
-def build(con: duckdb.DuckDBPyConnection, config: TrainingDynamicsConfig | None = None):
-    """Compute the ``training_dynamics`` report and return its document.
-
-    Parameters
-    ----------
-    con : duckdb.DuckDBPyConnection
-    config : TrainingDynamicsConfig, optional
-
-    Returns
-    -------
-    reports.document.Report
-    """
-    from reports.training_dynamics_document import document
-
-    return document(con, compute(con, config))
+build = make_build(KIND, compute, "reports.training_dynamics_document")

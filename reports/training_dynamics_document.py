@@ -1,88 +1,17 @@
-"""The ``training_dynamics`` document, and the band plots and SQL tables the layer and persistence reports share.
+"""The ``training_dynamics`` document, built from the tables the report stored.
 
 Every number shown is read back from the store with the SQL shown beside it.
 """
 
 from __future__ import annotations
 
-import json
-
 import duckdb
-import numpy as np
 from matplotlib.figure import Figure as MplFigure
 
-from reports.document import Column, Figure, Notice, Paragraph, Report, Section, Table
-from reports.gap_regression_document import lineage_sql
+from reports.document import Column, Figure, Notice, Paragraph, Report, Section
+from reports.document_parts import group_label, grouping, runs_report, sql_table
+from reports.figures import plot_bands
 from reports.training_dynamics import KIND, TABLES
-
-
-def group_order(values) -> list[str]:
-    """Distinct group values, numeric ones first in numeric order, then text in order."""
-    def key(v: str):
-        try:
-            return (0, float(v), "")
-        except (TypeError, ValueError):
-            return (1, 0.0, str(v))
-    return sorted(set(values), key=key)
-
-
-def sql_table(con: duckdb.DuckDBPyConnection, ctx: dict, kind: str, key: str, caption: str,
-              sql: str, columns: list[Column], params: list | None = None) -> Table:
-    """A document table read from the store with ``sql``, showing that SQL and its lineage.
-
-    Parameters
-    ----------
-    con : duckdb.DuckDBPyConnection
-    ctx : dict
-        What the kind's ``compute`` returned (``models`` and ``params`` are read).
-    kind, key, caption : str
-    sql : str
-        One SELECT whose columns match ``columns``; ``?`` placeholders take ``params``.
-    columns : list of Column
-    params : list, optional
-
-    Returns
-    -------
-    reports.document.Table
-    """
-    rows = con.execute(sql, params or []).fetchall()
-    note = f"-- {kind}: the document reads these rows with"
-    if params:
-        note += f"\n-- (parameters bound: {json.dumps(params)})"
-    text = f"{note}:\n{sql.strip()};\n\n{lineage_sql(ctx['models'], ctx['params'])}"
-    return Table(key, caption, columns, [tuple(r) for r in rows], text)
-
-
-def plot_bands(ax, rows: list[tuple], *, label_of=str, log: bool = False) -> None:
-    """Median lines with interquartile bands, one per group.
-
-    Parameters
-    ----------
-    ax : matplotlib.axes.Axes
-    rows : list of tuple
-        ``(group, x, q25, median, q75)``, any order.
-    label_of : callable
-        Group -> legend label.
-    log : bool
-        Logarithmic y axis (non-positive values are left out).
-    """
-    groups = group_order(r[0] for r in rows)
-    for i, g in enumerate(groups):
-        part = sorted((r[1:] for r in rows if r[0] == g), key=lambda r: r[0])
-        x, lo, med, hi = (np.array(v, dtype=float) for v in zip(*part))
-        if log:
-            lo, med, hi = (np.where(v > 0, v, np.nan) for v in (lo, med, hi))
-        ax.plot(x, med, marker="o" if x.size <= 20 else None, ms=2.5, lw=1.2, color=f"C{i % 10}",
-                label=label_of(g))
-        ax.fill_between(x, lo, hi, color=f"C{i % 10}", alpha=0.2, lw=0)
-    if log and any(r[3] is not None and r[3] > 0 for r in rows):
-        ax.set_yscale("log")
-    ax.grid(alpha=0.3, lw=0.5)
-
-
-def _group_label(ctx: dict):
-    axis = ctx["axis"]
-    return (lambda g: f"{axis} = {g}") if axis else (lambda g: "all runs")
 
 
 def _accuracy_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
@@ -98,7 +27,7 @@ def _accuracy_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
     fig = MplFigure(figsize=(8, 3.2), layout="constrained")
     for i, split in enumerate(("train", "test")):
         ax = fig.add_subplot(1, 2, i + 1)
-        plot_bands(ax, [(r[0], *r[2:]) for r in rows if r[1] == split], label_of=_group_label(ctx))
+        plot_bands(ax, [(r[0], *r[2:]) for r in rows if r[1] == split], label_of=group_label(ctx["axis"]))
         ax.set_title(f"{split} accuracy", fontsize=10)
         ax.set_xlabel("epoch")
         ax.xaxis.get_major_locator().set_params(integer=True)
@@ -124,7 +53,7 @@ def _measure_section(con: duckdb.DuckDBPyConnection, ctx: dict, measure: str) ->
     fig = MplFigure(figsize=(3.1 * ncols, 2.5 * nrows), layout="constrained")
     for i, stat in enumerate(statistics):
         ax = fig.add_subplot(nrows, ncols, i + 1)
-        plot_bands(ax, [r[1:] for r in bands if r[0] == stat], label_of=_group_label(ctx))
+        plot_bands(ax, [r[1:] for r in bands if r[0] == stat], label_of=group_label(ctx["axis"]))
         ax.set_title(stat, fontsize=8)
         ax.tick_params(labelsize=7)
         ax.xaxis.get_major_locator().set_params(integer=True)
@@ -164,30 +93,32 @@ def _measure_section(con: duckdb.DuckDBPyConnection, ctx: dict, measure: str) ->
 
 
 def document(con: duckdb.DuckDBPyConnection, ctx: dict) -> Report:
-    """Assemble the ``training_dynamics`` report from the stored tables.
+    """The ``training_dynamics`` report: accuracy and measure bands over epochs, correlations with the gap.
+
+    Sections: Data; when a run has a final gap, Accuracy over epochs and one
+    section per measure (bands, Kendall tau by epoch, the correlation table).
 
     Parameters
     ----------
     con : duckdb.DuckDBPyConnection
+        The store, with the tables ``compute`` wrote.
     ctx : dict
-        What :func:`reports.training_dynamics.compute` returned.
+        ``config``, ``axis``, ``n_runs``, ``models``, ``params`` and ``tables`` of
+        :func:`reports.training_dynamics.compute`.
 
     Returns
     -------
     reports.document.Report
     """
-    report = Report(KIND, "Measures over training epochs and early prediction of the gap",
-                    tables=list(ctx["tables"]))
     cfg = ctx["config"]
-    data = Section("Data", [Paragraph(
+    report, data = runs_report(
+        KIND, "Measures over training epochs and early prediction of the gap", ctx,
         f"{ctx['n_runs']} runs (statuses: {', '.join(cfg.statuses)}) have a final generalization "
         f"gap (train minus test accuracy at their last epoch). Measure statistics are those of "
         f"layer '{cfg.layer}', at every stored checkpoint epoch up to that last epoch; among "
-        f"stored versions the newest is used. Runs are grouped by "
-        + (f"the sweep axis {ctx['axis']}." if ctx["axis"] else "nothing (one group, all runs)."))])
-    report.sections.append(data)
+        f"stored versions the newest is used. Runs are grouped by {grouping(ctx['axis'])}",
+        "No run has a generalization gap: there is nothing to show.")
     if ctx["n_runs"] == 0:
-        data.blocks.append(Notice("No run has a generalization gap: there is nothing to show."))
         return report
     report.sections.append(_accuracy_section(con, ctx))
     measures = [r[0] for r in con.execute('SELECT DISTINCT measure FROM "training_dynamics_bands" '

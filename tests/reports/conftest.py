@@ -64,18 +64,18 @@ def fill_store(con: duckdb.DuckDBPyConnection, n_runs: int = 40, seed: int = 0, 
     for i in range(n_runs):
         rid = f"run{i:03d}"
         depth = int(rng.integers(1, 4))
-        runs.append(dict(run_id=rid, experiment="synthetic", seed=i, dataset="mnist1d",
-                         arch="mlp", regulariser="none",
-                         config=json.dumps({"seed": i}), axes=json.dumps({"model.depth": depth}),
-                         status="done"))
+        runs.append({"run_id": rid, "experiment": "synthetic", "seed": i, "dataset": "mnist1d",
+                         "arch": "mlp", "regulariser": "none",
+                         "config": json.dumps({"seed": i}), "axes": json.dumps({"model.depth": depth}),
+                         "status": "done"})
         cdnv = float(rng.uniform(0.0, 2.0))
         gap = INTERCEPT if constant_gap else INTERCEPT + SLOPE * cdnv + NOISE * rng.normal()
         test = 0.6 + 0.1 * float(rng.uniform())
         for epoch in range(1, LAST_EPOCH + 1):
             tr = test + gap if epoch == LAST_EPOCH else 0.5
-            metrics += [dict(run_id=rid, epoch=epoch, split="train", loss=1.0, accuracy=tr),
-                        dict(run_id=rid, epoch=epoch, split="test", loss=1.0,
-                             accuracy=test if epoch == LAST_EPOCH else 0.5)]
+            metrics += [{"run_id": rid, "epoch": epoch, "split": "train", "loss": 1.0, "accuracy": tr},
+                        {"run_id": rid, "epoch": epoch, "split": "test", "loss": 1.0,
+                             "accuracy": test if epoch == LAST_EPOCH else 0.5}]
         final = {"neural_collapse": dict(zip(NC_STATS, [cdnv, *rng.uniform(0.5, 1.0, 2)])),
                  "weight_spectrum": dict(zip(WEIGHT_STATS, rng.normal(5, 1, len(WEIGHT_STATS))))}
         if persistence:
@@ -83,7 +83,7 @@ def fill_store(con: duckdb.DuckDBPyConnection, n_runs: int = 40, seed: int = 0, 
                 zip(PERSISTENCE_STATS, rng.uniform(0.1, 0.9, len(PERSISTENCE_STATS))))
         for measure, values in final.items():
             for stat, value in values.items():
-                row = dict(run_id=rid, measure=measure, statistic=stat)
+                row = {"run_id": rid, "measure": measure, "statistic": stat}
                 measures += [
                     dict(row, epoch=1, layer="all", value=-100.0, version=2,
                          measure_key=f"{measure}/{rid}/1"),
@@ -94,32 +94,38 @@ def fill_store(con: duckdb.DuckDBPyConnection, n_runs: int = 40, seed: int = 0, 
                     dict(row, epoch=LAST_EPOCH, layer="all", value=float(value), version=2,
                          measure_key=f"{measure}/{rid}/{LAST_EPOCH}"),
                 ]
-    runs += [dict(run_id="zfailed", experiment="synthetic", seed=998, dataset="mnist1d",
-                  arch="mlp", regulariser="none", config="{}", axes="{}", status="failed"),
-             dict(run_id="zrunning", experiment="synthetic", seed=999, dataset="mnist1d",
-                  arch="mlp", regulariser="none", config="{}", axes="{}", status="running")]
-    metrics += [dict(run_id="zrunning", epoch=1, split=s, loss=1.0, accuracy=a)
+    runs += [{"run_id": "zfailed", "experiment": "synthetic", "seed": 998, "dataset": "mnist1d",
+                  "arch": "mlp", "regulariser": "none", "config": "{}", "axes": "{}", "status": "failed"},
+             {"run_id": "zrunning", "experiment": "synthetic", "seed": 999, "dataset": "mnist1d",
+                  "arch": "mlp", "regulariser": "none", "config": "{}", "axes": "{}", "status": "running"}]
+    metrics += [{"run_id": "zrunning", "epoch": 1, "split": s, "loss": 1.0, "accuracy": a}
                 for s, a in (("train", 0.9), ("test", 0.1))]
     _insert(con, "runs", runs)
     _insert(con, "metrics", metrics)
     _insert(con, "measures", measures)
 
 
-@pytest.fixture
-def make_store():
-    """Factory: ``make_store(n_runs=40, seed=0, constant_gap=False, persistence=False)``
-    returns an in-memory DuckDB connection holding a synthetic store."""
+def connection_factory(fill):
+    """Generator behind a store fixture: yields ``factory(**kwargs)``, which returns a new
+    in-memory DuckDB connection filled by ``fill(con, **kwargs)``; closes them all after."""
     cons = []
 
     def factory(**kwargs) -> duckdb.DuckDBPyConnection:
         con = duckdb.connect()
         cons.append(con)
-        fill_store(con, **kwargs)
+        fill(con, **kwargs)
         return con
 
     yield factory
     for con in cons:
         con.close()
+
+
+@pytest.fixture
+def make_store():
+    """Factory: ``make_store(n_runs=40, seed=0, constant_gap=False, persistence=False)``
+    returns an in-memory DuckDB connection holding a synthetic store."""
+    yield from connection_factory(fill_store)
 
 
 @pytest.fixture
@@ -141,9 +147,9 @@ def built(tmp_path_factory):
     out_dir = tmp_path_factory.mktemp("report")
     paths = build_report(con, ["gap_regression"], out_dir, title="Synthetic_study & co",
                          manifest_text=MANIFEST)
-    yield dict(con=con, paths=paths, out_dir=out_dir,
-               html=(out_dir / "gap_regression.html").read_text(encoding="utf-8"),
-               tex=(out_dir / "gap_regression.tex").read_text(encoding="utf-8"))
+    yield {"con": con, "paths": paths, "out_dir": out_dir,
+               "html": (out_dir / "gap_regression.html").read_text(encoding="utf-8"),
+               "tex": (out_dir / "gap_regression.tex").read_text(encoding="utf-8")}
     con.close()
 
 

@@ -21,7 +21,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from tests.reports.conftest import LAST_EPOCH, _insert, fill_store
+from tests.reports.conftest import LAST_EPOCH, _insert, connection_factory, fill_store
 
 NC_LAYER_STATS = ("cdnv", "ncc_accuracy_train", "ncc_accuracy_test")
 
@@ -80,17 +80,13 @@ def rows(con: duckdb.DuckDBPyConnection, table: str) -> pl.DataFrame:
 def store_factory():
     """Generator behind a test module's ``kinds_store`` fixture: yields the factory
     ``kinds_store(n_runs=24, seed=0)`` of in-memory stores (module docstring), then closes them."""
-    cons = []
+    yield from connection_factory(fill_kinds_store)
 
-    def factory(**kwargs) -> duckdb.DuckDBPyConnection:
-        con = duckdb.connect()
-        cons.append(con)
-        fill_kinds_store(con, **kwargs)
-        return con
 
-    yield factory
-    for con in cons:
-        con.close()
+def one_store():
+    """Generator behind a module-scoped ``store`` fixture: one store of the default size, closed after."""
+    for factory in store_factory():
+        yield factory()
 
 
 #: The report kinds this store is made for; the browser and LaTeX tests build them even before

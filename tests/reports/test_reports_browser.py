@@ -14,14 +14,13 @@ import re
 import shutil
 import subprocess
 
-import duckdb
 import numpy as np
 import pytest
 from matplotlib.image import imread
 
 from reports.render import render_html
 from tests.reports.conftest import MANIFEST
-from tests.reports.kinds_store import build_kind, fill_kinds_store, report_kinds
+from tests.reports.kinds_store import build_kind, one_store, report_kinds
 
 CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)),
                 None)
@@ -52,10 +51,7 @@ def is_blank(image: np.ndarray) -> bool:
 
 @pytest.fixture(scope="module")
 def store():
-    con = duckdb.connect()
-    fill_kinds_store(con)
-    yield con
-    con.close()
+    yield from one_store()
 
 
 @pytest.mark.parametrize("kind", report_kinds())

@@ -10,6 +10,7 @@ from reports.families import Family, family_data
 from reports.formatting import pvalue, sig
 from reports.gap_regression import TABLES, GapRegressionConfig, compute
 from reports.render import build_report
+from reports.stats_kendall import kendall_tau_b
 
 
 def _r2(con, family, model="linear"):
@@ -43,11 +44,11 @@ def test_fold_scores_and_pvalues_agree_with_stats(built):
     feats = ("cdnv_last_hidden", "ncc_accuracy_train_last_hidden",
              "ncc_accuracy_test_last_hidden")
     X, y = _matrix(con, "neural_collapse", feats)
-    folds = dict(
-        (fam, np.array([r[0] for r in con.execute(
+    folds = {
+        fam: np.array([r[0] for r in con.execute(
             f'SELECT r2 FROM "{TABLES["folds"]}" WHERE family = ? AND model = \'linear\' '
-            "ORDER BY repeat, fold", [fam]).fetchall()]))
-        for fam in ("neural_collapse", "weight_spectrum"))
+            "ORDER BY repeat, fold", [fam]).fetchall()])
+        for fam in ("neural_collapse", "weight_spectrum")}
     np.testing.assert_allclose(folds["neural_collapse"], stats.cv_r2(X, y), rtol=1e-10)
     t, p_t, f, p_f = con.execute(
         f'SELECT t, p_t, f, p_f FROM "{TABLES["tests"]}" WHERE family_a = \'weight_spectrum\' '
@@ -75,7 +76,7 @@ def test_ols_and_kendall_agree_with_stats(built):
     assert rows[1][1] == pytest.approx(0.05 * X[:, 0].std(), rel=0.05)  # slope x sd(cdnv)
     tau, p = con.execute(f'SELECT tau, p FROM "{TABLES["kendall"]}" '
                          "WHERE feature = 'cdnv_last_hidden'").fetchall()[0]
-    assert (tau, p) == pytest.approx(stats.kendall_tau(X[:, 0], y))
+    assert (tau, p) == pytest.approx(kendall_tau_b(X[:, 0], y))
 
 
 def test_html_shows_the_store_numbers_and_follows_changes(make_store, tmp_path):

@@ -12,13 +12,12 @@ import re
 import shutil
 import subprocess
 
-import duckdb
 import pytest
 
 from reports.figures import save_pdf
 from reports.render import figure_file, render_latex
 from tests.reports.conftest import MANIFEST
-from tests.reports.kinds_store import build_kind, fill_kinds_store, report_kinds
+from tests.reports.kinds_store import build_kind, one_store, report_kinds
 
 PDFLATEX = shutil.which("pdflatex")
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(
@@ -34,10 +33,7 @@ def pdflatex(tex_path) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def store():
-    con = duckdb.connect()
-    fill_kinds_store(con)
-    yield con
-    con.close()
+    yield from one_store()
 
 
 @pytest.mark.parametrize("kind", report_kinds())

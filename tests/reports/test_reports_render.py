@@ -44,7 +44,7 @@ def test_latex_environment_keeps_braces():
 
 
 def _outside_verbatim(tex: str) -> str:
-    return re.sub(r"\\begin\{verbatim\}.*?\\end\{verbatim\}", "", tex, flags=re.S)
+    return re.sub(r"\\begin\{verbatim\}.*?\\end\{verbatim\}", "", tex, flags=re.DOTALL)
 
 
 def test_latex_document_is_standalone_and_escaped(built):

@@ -12,9 +12,10 @@ import polars as pl
 import pytest
 import scipy.stats as sps
 
+from reports.common import choose_axis
 from reports.document import Figure, Notice
 from reports.render import render_html, render_latex
-from reports.training_dynamics import TABLES, TrainingDynamicsConfig, build, choose_axis, compute
+from reports.training_dynamics import TABLES, TrainingDynamicsConfig, build, compute
 from tests.reports.kinds_store import rows, store_factory
 
 

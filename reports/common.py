@@ -1,0 +1,206 @@
+"""The compute skeleton every report kind shares.
+
+A kind's ``compute`` binds its options to the SQL models and materialises them
+(:func:`materialise`, or :func:`materialise_grouped` when runs are grouped by a
+sweep axis), computes its rows in Python, and writes them back as typed tables
+(:func:`typed_frames`, :func:`write_tables`) named by :func:`report_tables`. Its
+``build`` (:func:`make_build`) hands what ``compute`` returned to the kind's
+document module.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol
+
+import duckdb
+import polars as pl
+
+from reports.families import is_constant
+from reports.sql import Model, SqlProject, write_table
+
+#: ``axis`` option value that picks the sweep axis from the store (see :func:`choose_axis`).
+AUTO = "auto"
+
+#: The SQL model listing the runs' sweep axes (axis, n_values, n_runs) that :func:`choose_axis` reads.
+AXES_MODEL = "training_dynamics_axes"
+
+
+class KindConfig(Protocol):
+    """Options of a report kind: what its SQL models are bound to."""
+
+    def sql_params(self) -> dict[str, Any]:
+        """Values bound to the kind's SQL models."""
+
+
+def report_tables(kind: str, shorts: Iterable[str]) -> dict[str, str]:
+    """Store names of a kind's tables, ``report_<kind>_<short>``, by short name."""
+    return {short: f"report_{kind}_{short}" for short in shorts}
+
+
+def materialise(con: duckdb.DuckDBPyConnection, cfg: KindConfig, names: Iterable[str],
+                project: SqlProject | None = None) -> tuple[dict[str, Any], list[Model]]:
+    """Bind ``cfg.sql_params()`` to the SQL models ``names`` and create their tables.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        The store (writable).
+    cfg : KindConfig
+        The kind's options.
+    names : iterable of str
+        SQL models to create (their dependencies are created first).
+    project : SqlProject, optional
+        SQL models; defaults to the packaged templates.
+
+    Returns
+    -------
+    params : dict
+        The values bound.
+    models : list of reports.sql.Model
+        The models executed, in execution order.
+    """
+    params = cfg.sql_params()
+    return params, (project or SqlProject()).materialise(con, names, params)
+
+
+def choose_axis(axes: pl.DataFrame, requested: str | None) -> str | None:
+    """The sweep axis to group runs by.
+
+    Parameters
+    ----------
+    axes : polars.DataFrame
+        Rows of the :data:`AXES_MODEL` model (axis, n_values, n_runs).
+    requested : str or None
+        ``"auto"``, an axis name, or ``None`` (no grouping).
+
+    Returns
+    -------
+    str or None
+        ``requested`` unless it is ``"auto"``; then the axis with the fewest
+        distinct values among those with at least 2 (ties: by name), or ``None``.
+    """
+    if requested != AUTO:
+        return requested
+    varied = axes.filter(pl.col("n_values") >= 2).sort("n_values", "axis")
+    return varied["axis"][0] if len(varied) else None
+
+
+def materialise_grouped(con: duckdb.DuckDBPyConnection, cfg: Any, names: Iterable[str],
+                        project: SqlProject | None = None) -> tuple[str | None, dict[str, Any], list[Model]]:
+    """Choose the sweep axis that groups the runs, then create the SQL models ``names``.
+
+    The :data:`AXES_MODEL` model is created with ``cfg.sql_params()``, the axis
+    chosen from it by :func:`choose_axis` with ``cfg.axis``, and ``names`` created
+    with ``cfg.sql_params(axis)``.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        The store (writable).
+    cfg : config with an ``axis`` option and ``sql_params(axis=None)``
+    names : iterable of str
+        SQL models to create after the axis is chosen.
+    project : SqlProject, optional
+        SQL models; defaults to the packaged templates.
+
+    Returns
+    -------
+    axis : str or None
+        The chosen axis (None: all runs in one group).
+    params : dict
+        The values bound to ``names``.
+    models : list of reports.sql.Model
+        The models executed for ``names``, with the axes model second.
+    """
+    project = project or SqlProject()
+    axes_models = project.materialise(con, [AXES_MODEL], cfg.sql_params())
+    axis = choose_axis(con.sql(f'SELECT * FROM "{AXES_MODEL}"').pl(), cfg.axis)
+    params = cfg.sql_params(axis)
+    models = project.materialise(con, names, params)
+    models.insert(1, axes_models[-1])
+    return axis, params, models
+
+
+def final_gaps(con: duckdb.DuckDBPyConnection, min_runs: int) -> tuple[pl.DataFrame, bool]:
+    """The materialised ``final_gaps`` model and whether it can be analysed.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        The store, with the ``final_gaps`` model created.
+    min_runs : int
+        Fewest runs an analysis needs.
+
+    Returns
+    -------
+    gaps : polars.DataFrame
+        run_id, epoch and gen_gap (train - test accuracy) of each run, by run_id.
+    enough : bool
+        True when there are ``min_runs`` runs or more and the gap is not constant.
+    """
+    gaps = con.sql('SELECT run_id, epoch, gen_gap FROM "final_gaps" ORDER BY run_id').pl()
+    y = gaps["gen_gap"].to_numpy()
+    return gaps, len(y) >= min_runs and not is_constant(y)
+
+
+def typed_frames(rows: Mapping[str, list[dict]], schemas: Mapping[str, Mapping[str, Any]]) -> dict[str, pl.DataFrame]:
+    """One polars.DataFrame per table of ``schemas``, typed by it (kept even when it has no rows).
+
+    Parameters
+    ----------
+    rows : mapping of str to list of dict
+        Rows of each table, by short name; a row may leave columns out (null).
+    schemas : mapping of str to mapping of str to polars type
+        Column types of each table, by short name.
+
+    Returns
+    -------
+    dict of str to polars.DataFrame
+        In the order of ``schemas``.
+    """
+    return {short: pl.from_dicts(rows[short], schema=schema) for short, schema in schemas.items()}
+
+
+def write_tables(con: duckdb.DuckDBPyConnection, tables: Mapping[str, str],
+                 frames: Mapping[str, pl.DataFrame]) -> None:
+    """Write each frame to the store table ``tables[short]`` (replaced).
+
+    Raises
+    ------
+    KeyError
+        A frame's short name is not one of ``tables``.
+    """
+    for short, frame in frames.items():
+        write_table(con, tables[short], frame)
+
+
+def make_build(kind: str, compute: Callable, document_module: str) -> Callable:
+    """The ``build(con, config=None)`` of a report kind: ``compute``, then the document.
+
+    Parameters
+    ----------
+    kind : str
+        The kind's name (for the docstring).
+    compute : callable
+        ``compute(con, config)`` of the kind; writes the tables and returns its context.
+    document_module : str
+        Module with ``document(con, context) -> reports.document.Report``; imported on
+        the first build, so listing the kinds does not import the plotting code.
+
+    Returns
+    -------
+    callable
+        ``build(con, config=None) -> reports.document.Report``.
+    """
+    def build(con: duckdb.DuckDBPyConnection, config: Any = None):
+        return importlib.import_module(document_module).document(con, compute(con, config))
+
+    build.__doc__ = (f"Compute the ``{kind}`` report and return its document.\n\n"
+                     f"Parameters\n----------\ncon : duckdb.DuckDBPyConnection\n"
+                     f"config : the kind's options, optional\n\n"
+                     f"Returns\n-------\nreports.document.Report\n")
+    build.__qualname__ = build.__name__ = "build"
+    build.__module__ = compute.__module__
+    return build
