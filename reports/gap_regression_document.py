@@ -45,11 +45,12 @@ def _data_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
             f"nothing to predict. No model was fitted."))
     fams = con.execute(f'SELECT family, status, used, missing FROM "{TABLES["families"]}" '
                        f"ORDER BY position").fetchall()
-    for family, status, used, missing in fams:
-        if status == "not computed":
-            sec.blocks.append(Notice(f"Family {family}: not computed (none of its features "
-                                     f"is in the store)."))
-        elif missing:
+    absent = [family for family, status, _, _ in fams if status == "not computed"]
+    if absent:
+        sec.blocks.append(Notice(f"Not computed (none of their features is in the store): "
+                                 f"{', '.join(absent)}."))
+    for family, status, _, missing in fams:
+        if status != "not computed" and missing:
             sec.blocks.append(Notice(f"Family {family}: features not in the store, left "
                                      f"out: {missing}."))
     sec.blocks.append(_sql_table(

@@ -76,7 +76,8 @@ class RankingConfig:
     measures, statistics : tuple of str or None
         Keep only these measures / statistics (``None``: all in the store).
     axes : tuple of str or None
-        Sweep axes to use (``None``: every key of ``runs.axes`` that takes two values or more).
+        Sweep axes to use (``None``: every key of ``runs.axes`` but ``seed`` that takes two
+        values or more; seeds are replicates, never an axis of psi or CMI).
     cmi_subset_sizes : tuple of int
         Sizes of the conditioning sets of the CMI score: ``(2,)`` is the PGDL
         competition's, ``(0, 1, 2)`` that of *Fantastic generalization measures*.
@@ -216,14 +217,15 @@ def compute(con: duckdb.DuckDBPyConnection, config: RankingConfig | None = None,
     features = con.sql('SELECT run_id, measure, statistic, value, gen_gap FROM "run_features"').pl()
     axes_rows = con.sql('SELECT axis, n_runs, n_values, value_list, varied FROM "ranking_axes" '
                         'ORDER BY axis').fetchall()
-    axes = [a for a, _, _, _, varied in axes_rows if varied]
+    # The seed is a replicate, not a hyperparameter: pairs of runs that differ only in it are left out.
+    axes = [a for a, _, _, _, varied in axes_rows if varied and a != "seed"]
     run_axes: dict[str, dict[str, Any]] = {}
     for run_id, axis, value in con.sql('SELECT run_id, axis, value FROM "ranking_run_axes"').fetchall():
         run_axes.setdefault(run_id, {})[axis] = json.loads(value)
     rows = rank_statistics(features, run_axes, axes, cfg) if enough else {
         "measures": [], "psi": [], "cmi": [], "clusters": []}
     rows["axes"] = [{"position": i, "axis": a, "n_runs": n, "n_values": k, "value_list": v,
-                     "used": bool(u)} for i, (a, n, k, v, u) in enumerate(axes_rows)]
+                     "used": a in axes} for i, (a, n, k, v, _) in enumerate(axes_rows)]
     write_tables(con, TABLES, typed_frames(rows, SCHEMAS))
     return {"config": cfg, "models": models, "params": params, "gaps": gaps, "axes": axes,
             "enough": enough, "tables": list(TABLES.values())}

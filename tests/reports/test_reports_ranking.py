@@ -204,3 +204,15 @@ def test_persistence_statistics_are_clustered_with_the_gap(make_store):
     assert [r[4] for r in got] == pytest.approx(ref.mean_gap.tolist())
     assert [r[3] for r in got] == pytest.approx([mu[ref.labels == k].mean() for k in range(2)])
     assert any(s.title == "Clusters of statistic and gap" for s in report.sections)
+
+
+def test_the_seed_is_a_replicate_not_an_axis():
+    con = _three_axis_store()
+    # the runner stores the seed among the sweep values of runs.axes
+    con.execute("""UPDATE runs SET axes = json_insert(axes::JSON, '$.seed', seed)::VARCHAR WHERE status = 'done'""")
+    build(con)
+    used = dict(con.execute(f'SELECT axis, used FROM "{TABLES["axes"]}"').fetchall())
+    assert used == {**{a: True for a in AXES}, "seed": False}
+    psi_axes = {a for (a,) in con.execute(f'SELECT DISTINCT axis FROM "{TABLES["psi"]}"').fetchall()}
+    assert psi_axes == set(AXES)
+    con.close()

@@ -83,7 +83,7 @@ def test_html_is_self_contained(built):
     assert "Synthetic_study &amp; co" in html
     assert "20% &amp; &lt;more&gt;" in html  # manifest, escaped, in <details>
     assert "&lt;0.001" in html
-    assert "activation_persistence: not computed" in html
+    assert "Not computed (none of their features is in the store): activation_persistence, pgdl_winners" in html
 
 
 def test_build_report_returns_what_it_wrote(built):
