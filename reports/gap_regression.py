@@ -271,4 +271,6 @@ def compute(con: duckdb.DuckDBPyConnection, config: GapRegressionConfig | None =
                 "enough": enough, "tables": list(TABLES.values())}
 
 
+#: The options of this kind (a manifest's ``[[reports]]`` keys besides ``kind`` and ``formats``).
+CONFIG = GapRegressionConfig
 build = make_build(KIND, compute, "reports.gap_regression_document")

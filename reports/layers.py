@@ -190,4 +190,6 @@ def compute(con: duckdb.DuckDBPyConnection, config: LayersConfig | None = None,
             "tables": list(TABLES.values()) + [m.name for m in models]}
 
 
+#: The options of this kind (a manifest's ``[[reports]]`` keys besides ``kind`` and ``formats``).
+CONFIG = LayersConfig
 build = make_build(KIND, compute, "reports.layers_document")

@@ -178,4 +178,6 @@ def compute(con: duckdb.DuckDBPyConnection, config: PersistenceConfig | None = N
             "tables": list(TABLES.values()) + [m.name for m in models]}
 
 
+#: The options of this kind (a manifest's ``[[reports]]`` keys besides ``kind`` and ``formats``).
+CONFIG = PersistenceConfig
 build = make_build(KIND, compute, "reports.persistence_document")

@@ -231,4 +231,6 @@ def compute(con: duckdb.DuckDBPyConnection, config: RankingConfig | None = None,
             "enough": enough, "tables": list(TABLES.values())}
 
 
+#: The options of this kind (a manifest's ``[[reports]]`` keys besides ``kind`` and ``formats``).
+CONFIG = RankingConfig
 build = make_build(KIND, compute, "reports.ranking_document")

@@ -285,4 +285,6 @@ def compute(con: duckdb.DuckDBPyConnection, config: RegulariserComparisonConfig 
             "enough": enough_for_tests(d, cfg), "tables": list(TABLES.values())}
 
 
+#: The options of this kind (a manifest's ``[[reports]]`` keys besides ``kind`` and ``formats``).
+CONFIG = RegulariserComparisonConfig
 build = make_build(KIND, compute, "reports.regulariser_comparison_document")

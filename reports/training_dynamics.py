@@ -160,4 +160,6 @@ def compute(con: duckdb.DuckDBPyConnection, config: TrainingDynamicsConfig | Non
             "tables": list(TABLES.values()) + [m.name for m in models]}
 
 
+#: The options of this kind (a manifest's ``[[reports]]`` keys besides ``kind`` and ``formats``).
+CONFIG = TrainingDynamicsConfig
 build = make_build(KIND, compute, "reports.training_dynamics_document")

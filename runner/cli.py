@@ -197,7 +197,7 @@ def sql(manifest: str, query: str, store: str | None, fmt: str, output: str | No
 def report(manifest: str | None, store: str | None, kinds: tuple[str, ...], fmt: str, out: str | None,
            list_kinds: bool) -> None:
     """Render reports from the store as HTML and LaTeX; print their paths."""
-    from reports.kinds import check_kind, kind_summary
+    from reports.kinds import check_kind, kind_options, kind_summary
     from reports.kinds import list_kinds as report_kinds
     from reports.render import build_report
 
@@ -218,8 +218,9 @@ def report(manifest: str | None, store: str | None, kinds: tuple[str, ...], fmt:
     formats = ("html", "latex") if fmt == "both" else (fmt,)
     con = st.connect()
     try:
+        options = {r.kind: kind_options(r.kind, r.options) for r in m.reports}  # validated with the manifest
         paths = build_report(con, chosen, Path(out) if out else st.root / "reports", manifest_text=m.text,
-                             title=m.experiment.name, formats=formats)
+                             title=m.experiment.name, formats=formats, options=options)
     finally:
         con.close()
     for path in paths:

@@ -23,7 +23,7 @@ from models.architectures import ModelParams, get_model, list_models
 from models.data import DatasetSpec
 from models.regularisers import get_regulariser, list_regularisers
 from models.training import RegulariserSpec, TrainingSpec
-from reports.kinds import list_kinds
+from reports.kinds import ReportOptionError, kind_options, list_kinds
 from runner.errors import ManifestError, Problem, suggest, validate
 from runner.positions import Path, toml_lines, yaml_lines
 from runner.sweep import SweepSpec, expand_sweep
@@ -73,10 +73,12 @@ class ExecutorSpec(_Frozen):
 
 
 class ReportEntry(_Frozen):
-    """One ``[[reports]]`` entry: a report kind and its output formats."""
+    """One ``[[reports]]`` entry: a report kind, its output formats and its options."""
 
     kind: str
     formats: tuple[Literal["html", "latex"], ...] = ("html", "latex")
+    #: The kind's options (its ``CONFIG`` fields), the entry's other keys.
+    options: dict[str, Any] = Field(default_factory=dict)
 
 
 class ModelEntry(_Frozen):
@@ -170,6 +172,27 @@ def _named(data: Any, section: Path, known: list[str], kind: str, problems: list
     return name, params
 
 
+def _report(data: Any, i: int, problems: list[Problem]) -> ReportEntry | None:
+    """Validate one ``[[reports]]`` entry: its kind, formats, and the kind's options (the other keys)."""
+    if isinstance(data, dict):
+        data = {**{k: data[k] for k in ("kind", "formats") if k in data},
+                "options": {k: v for k, v in data.items() if k not in ("kind", "formats")}}
+    entry = validate(ReportEntry, data, ("reports", i), problems)
+    if entry is None:
+        return None
+    if entry.kind not in list_kinds():
+        problems.append(Problem(("reports", i, "kind"), f"unknown report kind{suggest(entry.kind, list_kinds())} "
+                                f"(known: {', '.join(list_kinds())})", entry.kind))
+        return None
+    try:
+        kind_options(entry.kind, entry.options)
+    except ReportOptionError as exc:
+        path = ("reports", i) + ((exc.key,) if exc.key else ())
+        problems.append(Problem(path, str(exc), entry.options.get(exc.key, ...) if exc.key else ...))
+        return None
+    return entry
+
+
 def _run_config(point: dict, seed: int, problems: list[Problem], at: dict[Path, Path]) -> RunConfig | None:
     """Validate one sweep point's run sections into a :class:`RunConfig`."""
     n_before = len(problems)
@@ -244,11 +267,7 @@ def load_manifest(path: str | FsPath) -> Manifest:
     experiment = validate(ExperimentSpec, data.get("experiment", {}), ("experiment",), problems)
     measurement = validate(MeasurementSpec, data.get("measurement", {}), ("measurement",), problems)
     executor = validate(ExecutorSpec, data.get("executor", {}), ("executor",), problems)
-    reports = [validate(ReportEntry, r, ("reports", i), problems) for i, r in enumerate(data.get("reports", []))]
-    for i, entry in enumerate(reports):
-        if entry is not None and entry.kind not in list_kinds():
-            problems.append(Problem(("reports", i, "kind"), f"unknown report kind{suggest(entry.kind, list_kinds())} "
-                                    f"(known: {', '.join(list_kinds())})", entry.kind))
+    reports = [_report(r, i, problems) for i, r in enumerate(data.get("reports", []))]
     measures = _measures(data.get("measures", []), problems)
     sweep = validate(SweepSpec, data.get("sweep", {}), ("sweep",), problems)
     runs: list[Run] = []

@@ -122,3 +122,14 @@ def test_unknown_report_kind_points_at_its_line(write):
     line = text.splitlines().index('kind = "gap_regresion"') + 1
     msg = errors_of(write(text))
     assert f"m.toml:{line} (reports[0].kind): unknown report kind; did you mean 'gap_regression'?" in msg
+
+
+def test_report_options_are_the_kinds_and_checked_at_load(write):
+    ok = load_manifest(write(BASE + '\n[[reports]]\nkind = "ranking"\naxes = ["model.depth"]\nmin_runs = 4\n'))
+    assert ok.reports[0].options == {"axes": ["model.depth"], "min_runs": 4}
+    text = BASE + '\n[[reports]]\nkind = "layers"\nepsilon = 2.0\n\n[[reports]]\nkind = "ranking"\nmin_run = 4\n'
+    lines = text.splitlines()
+    msg = errors_of(write(text))
+    assert f"m.toml:{lines.index('min_run = 4') + 1} (reports[1].min_run): unknown ranking option 'min_run'; " \
+           "did you mean 'min_runs'?" in msg
+    assert "(reports[0]): layers options:" in msg and "epsilon" in msg
