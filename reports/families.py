@@ -66,6 +66,10 @@ DEFAULT_FAMILIES: tuple[Family, ...] = (
     Family("jiang_pac_bayes_magnitude", ("pacbayes_mag_init", "pacbayes_mag_orig", "pacbayes_mag_flatness"),
            "pac_bayes_magnitude"),
     Family("jiang_optimisation", ("epochs_to_loss_0.1",), "steps_to_loss"),
+    # Schiff et al. 2021: Gi- and Pal-scores of perturbation response curves (mixup between and within classes).
+    Family("perturbation_response", ("gi_score_interclass_mixup", "pal_score_interclass_mixup",
+                                     "gi_score_intraclass_mixup", "pal_score_intraclass_mixup"),
+           "perturbation_response"),
 )
 
 
