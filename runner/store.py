@@ -50,7 +50,7 @@ SCHEMAS: dict[str, pa.Schema] = {
     ]),
     "timings": pa.schema([
         ("run_id", pa.string()), ("epoch", pa.int32()), ("phase", pa.string()), ("name", pa.string()),
-        ("seconds", pa.float64()),
+        ("seconds", pa.float64()), ("measured_at", pa.timestamp("us")), ("threads", pa.int32()),
     ]),
 }
 

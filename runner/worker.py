@@ -99,7 +99,9 @@ class RunWorker:
         if isinstance(self.state.get("started_at"), str):
             self.state["started_at"] = datetime.fromisoformat(self.state["started_at"])
         self.emit("loading data")
+        start = time.perf_counter()
         data = load_splits(self.cfg.dataset, self.cfg.seed)
+        self.dir.write("timings", [self._timing(0, "setup", "load_data", time.perf_counter() - start)], "setup")
         if self.task.train:
             self.train(data)
         by_epoch: dict[int, list[Measurement]] = {}
@@ -143,8 +145,8 @@ class RunWorker:
                  "regulariser": m.regulariser if s == "train" else None, "lr": m.lr}
                 for m in result.metrics for s in m.loss]
         self.dir.write("metrics", rows)
-        self.dir.write("timings", [{"run_id": rid, "epoch": epochs, "phase": "train", "name": "train",
-                                    "seconds": seconds}], shard="train")
+        last = result.stopped_epoch if result.stopped_epoch is not None else epochs
+        self.dir.write("timings", [self._timing(last, "train", "train", seconds)], shard="train")
         self.save_state(trained=True, checkpoints=sorted(result.checkpoints), train_seconds=seconds,
                         best_epoch=result.best_epoch, stopped_epoch=result.stopped_epoch, notes=result.notes)
         self.run_row("trained")
@@ -153,9 +155,12 @@ class RunWorker:
         from measures.providers import Providers
         from measures.registry import get_measure
 
+        start = time.perf_counter()
         init_model = self.build(data)  # the seeded build is the network training started from
         model = self.build(data)
         model.load_state_dict(self.dir.load_checkpoint(epoch))
+        self.dir.write("timings", [self._timing(epoch, "setup", "load_checkpoint", time.perf_counter() - start)],
+                       f"e{epoch:04d}-setup")
         ms = self.task.measurement
         providers = Providers(model, data, ms.train_samples, ms.test_samples, ms.seed, ms.batch_size,
                               init_model=init_model, history=self.history())
@@ -178,21 +183,23 @@ class RunWorker:
                                          "version": m.version} for layer, stat, value in result.rows], shard)
             write_atomic(_diagram_table(rid, epoch, m.entry.id, result.diagrams),
                          self.dir.path / "diagrams" / f"{shard}.parquet")
-            timings = [{"run_id": rid, "epoch": epoch, "phase": "measure", "name": m.entry.id,
-                        "seconds": total - sum(new.values())}]
-            self.dir.write("timings", timings + self._provider_rows(epoch, new), shard)
+            timings = [self._timing(epoch, "measure", m.entry.id, total - sum(new.values()))]
+            self.dir.write("timings", timings + [self._timing(epoch, "provider", p, t) for p, t in new.items()], shard)
             self.state.setdefault("measurements", {})[m.slot] = {"key": m.key, "version": m.version}
             self.save_state()
 
-    def _provider_rows(self, epoch: int, seconds: dict[str, float]) -> list[dict]:
-        return [{"run_id": self.task.run_id, "epoch": epoch, "phase": "provider", "name": p, "seconds": s}
-                for p, s in seconds.items()]
+    def _timing(self, epoch: int, phase: str, name: str, seconds: float) -> dict:
+        """A ``timings`` row, stamped with when it was measured and the CPU threads it had."""
+        import torch
+
+        return {"run_id": self.task.run_id, "epoch": epoch, "phase": phase, "name": name, "seconds": seconds,
+                "measured_at": _now(), "threads": torch.get_num_threads()}
 
     def _provider_timings(self, epoch: int, m: Measurement, seconds: dict[str, float], booked: set) -> None:
         """Store the providers a failed measure computed, so their cost is not lost."""
-        new = {p: s for p, s in seconds.items() if p not in booked}
-        if new:
-            self.dir.write("timings", self._provider_rows(epoch, new), f"e{epoch:04d}-{m.entry.id}")
+        rows = [self._timing(epoch, "provider", p, t) for p, t in seconds.items() if p not in booked]
+        if rows:
+            self.dir.write("timings", rows, f"e{epoch:04d}-{m.entry.id}")
 
 
 def training_device():

@@ -91,7 +91,11 @@ def test_apply_stores_every_table(applied):
     assert sorted((a["model.depth"], a["seed"]) for a in axes) == [(1, 0), (1, 1), (2, 0), (2, 1)]
     # costs: one row per measurement, each provider booked once per run and checkpoint, training once per run
     cost = dict(con.sql("SELECT phase, count(*) FROM timings GROUP BY 1").fetchall())
-    assert cost == {"train": 4, "measure": 24, "provider": cost["provider"]}
+    assert cost == {"train": 4, "measure": 24, "setup": 4 + 4 * 2, "provider": cost["provider"]}
+    setup = dict(con.sql("SELECT name, count(*) FROM timings WHERE phase = 'setup' GROUP BY 1").fetchall())
+    assert setup == {"load_data": 4, "load_checkpoint": 8}  # once per run, once per run and checkpoint
+    unstamped = "SELECT count(*) FILTER (WHERE measured_at IS NULL OR threads < 1) FROM timings"
+    assert con.sql(unstamped).fetchall() == [(0,)]
     once = con.sql("SELECT max(n) FROM (SELECT count(*) AS n FROM timings WHERE phase = 'provider' "
                    "GROUP BY run_id, epoch, name)").fetchall()[0][0]
     providers = {n for (n,) in con.sql("SELECT DISTINCT name FROM timings WHERE phase = 'provider'").fetchall()}
@@ -120,7 +124,8 @@ def test_changed_measure_recomputes_only_that_measure(applied, tmp_path):
     cli("apply", changed, "--store", store)
     after = snapshot(store)
     touched = {k for k in after if after[k] != before.get(k)}
-    assert touched and all("activation_persistence" in k or k.endswith(("state.json", "run.parquet"))
+    # besides that measure's files: the run's state and the cost of loading the data and checkpoints again
+    assert touched and all("activation_persistence" in k or k.endswith(("state.json", "run.parquet", "setup.parquet"))
                            for k in touched), touched
     assert query(store, "SELECT count(*) FROM diagrams WHERE dim = 0 AND isfinite(death)")[0][0] == 8 * 2 * 14
     cli("apply", manifest, "--store", store)  # back to the module's manifest
