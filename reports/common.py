@@ -80,10 +80,11 @@ def choose_axis(axes: pl.DataFrame, requested: str | None) -> str | None:
     str or None
         ``requested`` unless it is ``"auto"``; then the axis with the fewest
         distinct values among those with at least 2 (ties: by name), or ``None``.
+        The seed is a replicate, never chosen automatically.
     """
     if requested != AUTO:
         return requested
-    varied = axes.filter(pl.col("n_values") >= 2).sort("n_values", "axis")
+    varied = axes.filter((pl.col("n_values") >= 2) & (pl.col("axis") != "seed")).sort("n_values", "axis")
     return varied["axis"][0] if len(varied) else None
 
 

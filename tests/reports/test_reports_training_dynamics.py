@@ -121,6 +121,9 @@ def test_choose_axis():
     assert choose_axis(axes, "auto") == "a"  # fewest values >= 2, ties by name
     assert choose_axis(axes.filter(pl.col("n_values") < 2), "auto") is None
     assert choose_axis(axes, None) is None and choose_axis(axes, "b") == "b"
+    seeded = pl.DataFrame({"axis": ["seed", "width"], "n_values": [2, 3], "n_runs": [6, 6]})
+    assert choose_axis(seeded, "auto") == "width"  # seeds are replicates, not a grouping
+    assert choose_axis(seeded.filter(pl.col("axis") == "seed"), "auto") is None
 
 
 def test_too_few_runs_gives_notices_not_errors(kinds_store):
