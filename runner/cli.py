@@ -191,10 +191,12 @@ def sql(manifest: str, query: str, store: str | None, fmt: str, output: str | No
 @click.argument("manifest", type=click.Path(exists=True, dir_okay=False), required=False)
 @store_option
 @click.option("--kind", "kinds", multiple=True, help="Report kind (repeatable; default: the manifest's [[reports]]).")
-@click.option("--format", "fmt", type=click.Choice(["html", "latex", "both"]), default="both")
-@click.option("--out", type=click.Path(file_okay=False), default=None, help="Output directory (default: STORE/reports).")
+@click.option("--format", "fmt", type=click.Choice(["html", "latex", "both"]), default=None,
+              help="Output format (default: each [[reports]] entry's formats, else both).")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Output directory (default: STORE/reports).")
 @click.option("--list", "list_kinds", is_flag=True, help="List the report kinds and exit.")
-def report(manifest: str | None, store: str | None, kinds: tuple[str, ...], fmt: str, out: str | None,
+def report(manifest: str | None, store: str | None, kinds: tuple[str, ...], fmt: str | None, out: str | None,
            list_kinds: bool) -> None:
     """Render reports from the store as HTML and LaTeX; print their paths."""
     from reports.kinds import check_kind, kind_options, kind_summary
@@ -215,12 +217,18 @@ def report(manifest: str | None, store: str | None, kinds: tuple[str, ...], fmt:
         except ValueError as exc:
             raise click.UsageError(f"--kind: {exc}") from None
     st = _store(m, store)
-    formats = ("html", "latex") if fmt == "both" else (fmt,)
+    entries = {r.kind: r for r in m.reports}  # one entry per kind (checked with the manifest)
+    options = {k: kind_options(k, r.options) for k, r in entries.items()}
     con = st.connect()
+    paths = []
     try:
-        options = {r.kind: kind_options(r.kind, r.options) for r in m.reports}  # validated with the manifest
-        paths = build_report(con, chosen, Path(out) if out else st.root / "reports", manifest_text=m.text,
-                             title=m.experiment.name, formats=formats, options=options)
+        for kind in chosen:
+            if fmt is not None:
+                formats = ("html", "latex") if fmt == "both" else (fmt,)
+            else:
+                formats = entries[kind].formats if kind in entries else ("html", "latex")
+            paths += build_report(con, [kind], Path(out) if out else st.root / "reports", manifest_text=m.text,
+                                  title=m.experiment.name, formats=formats, options=options)
     finally:
         con.close()
     for path in paths:

@@ -268,6 +268,11 @@ def load_manifest(path: str | FsPath) -> Manifest:
     measurement = validate(MeasurementSpec, data.get("measurement", {}), ("measurement",), problems)
     executor = validate(ExecutorSpec, data.get("executor", {}), ("executor",), problems)
     reports = [_report(r, i, problems) for i, r in enumerate(data.get("reports", []))]
+    first: dict[str, int] = {}
+    for i, entry in enumerate(reports):
+        if entry is not None and first.setdefault(entry.kind, i) != i:
+            problems.append(Problem(("reports", i, "kind"), f"report kind {entry.kind!r} is already listed at "
+                                    f"reports[{first[entry.kind]}]; one entry per kind", entry.kind))
     measures = _measures(data.get("measures", []), problems)
     sweep = validate(SweepSpec, data.get("sweep", {}), ("sweep",), problems)
     runs: list[Run] = []

@@ -216,3 +216,22 @@ def test_a_failing_run_does_not_stop_the_others(tmp_path, mode):
         n = con.sql("SELECT count(*) FROM measures WHERE measure = 'weight_spectrum'").fetchall()[0][0]
         assert n > 0 and con.sql("SELECT count(DISTINCT run_id) FROM measures WHERE measure = 'weight_spectrum'"
                                  ).fetchall()[0][0] == 4
+
+
+def test_report_cli_kinds_formats_and_options(applied, tmp_path):
+    manifest, store, _ = applied
+    listing = cli("report", "--list").stdout
+    assert all(k in listing for k in ("gap_regression", "ranking", "regulariser_comparison", "training_dynamics",
+                                      "layers", "persistence"))
+    out = tmp_path / "html"
+    paths = cli("report", manifest, "--store", store, "--kind", "layers", "--format", "html", "--out", out).stdout
+    assert [Path(p).name for p in paths.split()] == ["layers.html"] and (out / "layers.html").is_file()
+    # without --format, each [[reports]] entry's formats; its other keys are the kind's options
+    entry = tmp_path / "entry.toml"
+    entry.write_text(MANIFEST + '\n[[reports]]\nkind = "training_dynamics"\nformats = ["latex"]\nmin_runs = 50\n')
+    out = tmp_path / "tex"
+    cli("report", entry, "--store", store, "--out", out)
+    assert sorted(p.suffix for p in out.iterdir() if p.stem == "training_dynamics") == [".tex"]
+    assert "too few runs" in (out / "training_dynamics.tex").read_text()  # min_runs = 50 > 4 runs
+    bad = cli("report", manifest, "--store", store, "--kind", "layer", check=False)
+    assert bad.returncode == 2 and "did you mean 'layers'" in bad.stderr

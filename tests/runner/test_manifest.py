@@ -133,3 +133,9 @@ def test_report_options_are_the_kinds_and_checked_at_load(write):
     assert f"m.toml:{lines.index('min_run = 4') + 1} (reports[1].min_run): unknown ranking option 'min_run'; " \
            "did you mean 'min_runs'?" in msg
     assert "(reports[0]): layers options:" in msg and "epsilon" in msg
+
+
+def test_a_report_kind_is_listed_once(write):
+    text = BASE + '\n[[reports]]\nkind = "ranking"\n\n[[reports]]\nkind = "ranking"\nmin_runs = 4\n'
+    msg = errors_of(write(text))
+    assert "(reports[1].kind): report kind 'ranking' is already listed at reports[0]; one entry per kind" in msg
