@@ -106,7 +106,7 @@ def layer_trends(values: pl.DataFrame, min_points: int) -> list[dict]:
     Parameters
     ----------
     values : polars.DataFrame
-        Rows of ``layers_values`` (run_id, depth, layer_index, statistic, value).
+        Rows of ``layers_values`` (run_id, depth, layer, layer_index, statistic, value).
     min_points : int
         Fewer finite (run, layer) values than this: status ``too few values``.
 
@@ -140,12 +140,14 @@ def effective_depths(values: pl.DataFrame, epsilon: float) -> list[dict]:
     """Each run's epsilon-effective depth (Galanti et al. 2023).
 
     The smallest layer index whose NCC train error, 1 - ``ncc_accuracy_train``,
-    is at most ``epsilon``; empty when no layer of the run reaches it.
+    is at most ``epsilon``; empty when no layer of the run reaches it. The
+    ``output`` layer is the classifier, not one of the network's layers, so
+    never a candidate (as the ``effective_depth`` of :mod:`measures.neural_collapse`).
 
     Parameters
     ----------
     values : polars.DataFrame
-        Rows of ``layers_values`` (run_id, depth, layer_index, statistic, value).
+        Rows of ``layers_values`` (run_id, depth, layer, layer_index, statistic, value).
     epsilon : float
         Error threshold in [0, 1).
 
@@ -158,7 +160,8 @@ def effective_depths(values: pl.DataFrame, epsilon: float) -> list[dict]:
     rows = []
     for (run_id, depth), part in ncc.group_by("run_id", "depth", maintain_order=True):
         error = 1.0 - part["value"].to_numpy().astype(float)
-        hit = np.flatnonzero(error <= epsilon)
+        candidate = (part["layer"] != "output").to_numpy()
+        hit = np.flatnonzero(candidate & (error <= epsilon + 1e-12))  # 1 - 0.99 > 0.01 in floating point
         rows.append({"run_id": run_id, "depth": depth, "n_layers": len(part), "epsilon": epsilon,
                      "effective_depth": int(part["layer_index"][int(hit[0])]) if hit.size else None})
     return rows
@@ -183,7 +186,7 @@ def compute(con: duckdb.DuckDBPyConnection, config: LayersConfig | None = None,
     """
     cfg = config or LayersConfig()
     params, models = materialise(con, cfg, MODELS, project)
-    values = con.sql('SELECT run_id, depth, layer_index, statistic, value FROM "layers_values"').pl()
+    values = con.sql('SELECT run_id, depth, layer, layer_index, statistic, value FROM "layers_values"').pl()
     rows = {"trend": layer_trends(values, cfg.min_points), "effective_depth": effective_depths(values, cfg.epsilon)}
     write_tables(con, TABLES, typed_frames(rows, SCHEMAS))
     return {"config": cfg, "models": models, "params": params, "n_runs": values["run_id"].n_unique(),

@@ -26,7 +26,7 @@ def kinds_store():
 
 
 def _reference(con) -> pl.DataFrame:
-    """(run_id, depth, layer_index, statistic, value): newest version at epoch 3, fc<i> -> i, output last."""
+    """(run_id, depth, layer, layer_index, statistic, value): newest version at epoch 3, fc<i> -> i, output last."""
     depth = {r: json.loads(a)["model.depth"] for r, a in
              rows(con, "runs").filter(pl.col("status") == "done").select("run_id", "axes").iter_rows()}
     m = (rows(con, "measures").filter((pl.col("measure") == "neural_collapse") & (pl.col("layer") != "all")
@@ -36,8 +36,8 @@ def _reference(con) -> pl.DataFrame:
     for r in m.iter_rows(named=True):
         d = depth[r["run_id"]]
         idx = d + 1 if r["layer"] == "output" else int(r["layer"][2:])
-        out.append({"run_id": r["run_id"], "depth": d, "layer_index": idx, "statistic": r["statistic"],
-                    "value": r["value"]})
+        out.append({"run_id": r["run_id"], "depth": d, "layer": r["layer"], "layer_index": idx,
+                    "statistic": r["statistic"], "value": r["value"]})
     return pl.from_dicts(out)
 
 
@@ -74,7 +74,7 @@ def test_bands_and_trends(kinds_store):
         assert (rho > 0) == stat.startswith("ncc")  # the store's NCC rises and CDNV falls with the layer
 
 
-@pytest.mark.parametrize("epsilon", [0.05, 0.3])
+@pytest.mark.parametrize("epsilon", [0.3, 0.45])
 def test_effective_depth_is_the_first_layer_with_small_ncc_error(kinds_store, epsilon):
     con = kinds_store()
     compute(con, LayersConfig(epsilon=epsilon))
@@ -83,10 +83,11 @@ def test_effective_depth_is_the_first_layer_with_small_ncc_error(kinds_store, ep
     expected = {}
     for run_id in ncc["run_id"].unique():
         part = ncc.filter(pl.col("run_id") == run_id)
-        reached = [i for i, a in zip(part["layer_index"], part["value"]) if 1 - a <= epsilon]
+        reached = [i for i, a, layer in zip(part["layer_index"], part["value"], part["layer"])
+                   if 1 - a <= epsilon and layer != "output"]  # the classifier is not a candidate
         expected[run_id] = reached[0] if reached else None
     assert got == expected
-    assert (None in got.values()) == (epsilon == 0.05) and len(set(got.values())) > 1
+    assert None in got.values() and len(set(got.values())) > 1  # some runs reach it, at different layers
 
 
 def test_bad_epsilon_is_an_error():
