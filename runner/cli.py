@@ -175,7 +175,7 @@ def sql(manifest: str, query: str, store: str | None, fmt: str, output: str | No
             raise click.UsageError("--format parquet needs --output FILE")
         df.write_parquet(output)
     elif fmt in ("csv", "json"):
-        text = df.write_csv() if fmt == "csv" else df.write_json()
+        text = _flat(df).write_csv() if fmt == "csv" else df.write_json()
         Path(output).write_text(text) if output else click.echo(text, nl=False)
     else:
         table = Table(show_lines=False)
@@ -185,6 +185,17 @@ def sql(manifest: str, query: str, store: str | None, fmt: str, output: str | No
             table.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row))
         console.print(table)
         console.print(f"[dim]{df.height} rows[/]")
+
+
+def _flat(df):
+    """``df`` with list and struct columns as JSON text (CSV has no nested values)."""
+    import json
+
+    import polars as pl
+
+    nested = [c for c, t in df.schema.items() if isinstance(t, (pl.List, pl.Array, pl.Struct))]
+    return df.with_columns(pl.Series(c, [None if v is None else json.dumps(v, default=str)
+                                         for v in df[c].to_list()], dtype=pl.Utf8) for c in nested)
 
 
 @main.command()

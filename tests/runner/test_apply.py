@@ -148,6 +148,8 @@ def test_sql_formats(applied, tmp_path):
     manifest, store, _ = applied
     out = cli("sql", manifest, "SELECT count(*) AS n FROM runs", "--store", store, "--format", "csv").stdout
     assert out.splitlines() == ["n", "4"]
+    nested = cli("sql", manifest, "SELECT [1, 2] AS l, {'a': 'x'} AS s", "--store", store, "--format", "csv").stdout
+    assert nested.splitlines() == ["l,s", '"[1, 2]","{""a"": ""x""}"']  # CSV has no nested values: JSON text
     pq = tmp_path / "g.parquet"
     cli("sql", manifest, "SELECT * FROM gaps", "--store", store, "--format", "parquet", "-o", pq)
     import polars as pl
