@@ -225,6 +225,7 @@ class DataSplits:
 
     @property
     def input_shape(self) -> tuple[int, ...]:
+        """Shape of one input, e.g. ``(64,)`` for digits or ``(3, 32, 32)`` for CIFAR-10."""
         return tuple(self.x["train"].shape[1:])
 
 

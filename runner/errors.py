@@ -69,6 +69,7 @@ class ManifestError(Exception):
         super().__init__(self.render())
 
     def render(self) -> str:
+        """Every problem, one ``file:line (key.path): message`` line each with the offending source line."""
         src = self.text.splitlines()
         out = [f"{self.file}: {len(self.problems)} problem{'s' * (len(self.problems) != 1)}"]
         for p in self.problems:

@@ -59,5 +59,6 @@ def measure_key(entry, measurement) -> str:
     The measure's ``version`` is kept apart, so a bumped version shows as stale
     rather than as a different measurement.
     """
-    return short_hash(canonical_json({"name": entry.name, "params": entry.params.model_dump(mode="json", exclude_defaults=True),
+    params = entry.params.model_dump(mode="json", exclude_defaults=True)
+    return short_hash(canonical_json({"name": entry.name, "params": params,
                                       "sample": measurement.model_dump(mode="json", exclude={"batch_size"})}))

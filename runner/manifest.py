@@ -47,6 +47,7 @@ class ExperimentSpec(_Frozen):
 
     @property
     def store_path(self) -> str:
+        """The result store: ``store``, else ``runs/<name>``."""
         return self.store or f"runs/{self.name}"
 
 
@@ -97,6 +98,7 @@ class MeasureEntry(_Frozen):
 
     @property
     def version(self) -> int:
+        """The registered measure's version (a change makes stored values stale)."""
         return get_measure(self.name).version
 
 
@@ -119,6 +121,7 @@ class Run:
 
     @property
     def run_id(self) -> str:
+        """Hash of the canonical configuration (never of the manifest's text)."""
         from runner.keys import run_id
 
         return run_id(self.config)

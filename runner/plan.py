@@ -45,6 +45,7 @@ class Task:
 
     @property
     def run_id(self) -> str:
+        """The run's identity, a hash of its canonical configuration."""
         return self.run.run_id
 
 
@@ -72,6 +73,7 @@ class Plan:
 
     @property
     def empty(self) -> bool:
+        """True when there is nothing to train or measure."""
         return not self.tasks
 
 

@@ -108,12 +108,15 @@ class RunDir:
         return json.loads(f.read_text()) if f.exists() else {}
 
     def write_state(self, state: dict) -> None:
+        """Write the run's ``state.json`` atomically."""
         write_json_atomic(state, self.path / "state.json")
 
     def checkpoint_path(self, epoch: int) -> Path:
+        """Where the weights of ``epoch`` are saved."""
         return self.path / "checkpoints" / f"epoch_{epoch:04d}.pt"
 
     def save_checkpoint(self, epoch: int, state_dict: dict) -> None:
+        """Save the weights of ``epoch`` (CPU tensors, written atomically)."""
         import torch
 
         path = self.checkpoint_path(epoch)
@@ -149,9 +152,11 @@ class Store:
 
     @property
     def db_path(self) -> Path:
+        """The DuckDB file beside the Parquet shards."""
         return self.root / self.DB_NAME
 
     def run(self, run_id: str) -> RunDir:
+        """The files of run ``run_id``."""
         return RunDir(self.root, run_id)
 
     def states(self) -> dict[str, dict]:

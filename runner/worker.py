@@ -89,6 +89,7 @@ class RunWorker:
         return result
 
     def save_state(self, **changes) -> None:
+        """Update the run's ``state.json`` with ``changes`` (written atomically)."""
         self.state.update(changes)
         self.dir.write_state({k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in self.state.items()})
 
@@ -117,6 +118,7 @@ class RunWorker:
             raise RuntimeError(error)
 
     def build(self, data):
+        """The run's network, freshly built from its seed (the weights training starts from)."""
         import torch
 
         from models.architectures import build_model
@@ -125,6 +127,7 @@ class RunWorker:
         return build_model(self.cfg.model.name, self.cfg.model.params, data.input_shape, data.n_classes)
 
     def train(self, data) -> None:
+        """Train the network; store its checkpoints, per-epoch metrics and training time."""
         from models.training import train
 
         self.save_state(trained=False, status="running", error=None, started_at=_now(),
@@ -152,6 +155,10 @@ class RunWorker:
         self.run_row("trained")
 
     def measure(self, data, epoch: int, todo: list[Measurement]) -> None:
+        """Compute the measurements ``todo`` on the checkpoint of ``epoch``.
+
+        A measure that raises is recorded in ``errors``; the others go on.
+        """
         from measures.providers import Providers
         from measures.registry import get_measure
 
