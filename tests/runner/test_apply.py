@@ -237,3 +237,6 @@ def test_report_cli_kinds_formats_and_options(applied, tmp_path):
     assert "too few runs" in (out / "training_dynamics.tex").read_text()  # min_runs = 50 > 4 runs
     bad = cli("report", manifest, "--store", store, "--kind", "layer", check=False)
     assert bad.returncode == 2 and "did you mean 'layers'" in bad.stderr
+    missing = cli("report", manifest, "--store", tmp_path / "nothing", check=False)
+    assert missing.returncode == 1 and "no result store at" in missing.stderr
+    assert not (tmp_path / "nothing").exists()
