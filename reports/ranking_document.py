@@ -85,6 +85,13 @@ def _ranking_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
                + [Column("Psi", "num"), Column("CMI", "num"), Column("status")])
     sec.blocks.append(_sql_table(con, ctx, KIND, "ranking", "Measure statistics ranked by |tau| "
                                  "with the generalization gap.", sql, columns, list(axes)))
+    lonely = [a for (a,) in con.execute(f'SELECT axis FROM "{TABLES["psi"]}" GROUP BY axis '
+                                        f'HAVING max(n_pairs) = 0 ORDER BY axis').fetchall()]
+    if lonely:
+        sec.blocks.append(Notice(
+            f"psi is undefined for {', '.join(lonely)}: no two runs differ in that axis only "
+            "(as in a fractional factorial design); Eq. (4) needs runs that share every other "
+            "axis value."))
     n_cmi = con.execute(f'SELECT count(*) FROM "{TABLES["measures"]}" '
                         f'WHERE cmi IS NOT NULL AND NOT isnan(cmi)').fetchall()[0][0]
     if axes and not n_cmi and min(cfg.cmi_subset_sizes) <= len(axes):

@@ -216,3 +216,16 @@ def test_the_seed_is_a_replicate_not_an_axis():
     psi_axes = {a for (a,) in con.execute(f'SELECT DISTINCT axis FROM "{TABLES["psi"]}"').fetchall()}
     assert psi_axes == set(AXES)
     con.close()
+
+
+def test_psi_of_an_axis_no_pair_varies_alone_is_a_notice():
+    con = _three_axis_store()
+    # the seed-parity lr is tied to the label noise: every pair that differs in one differs in the other
+    con.execute("""UPDATE runs SET axes = json_object('model.depth', json_extract(axes, '$."model.depth"'),
+        'optim.lr', CASE WHEN seed % 2 = 0 THEN 0.1 ELSE 0.01 END,
+        'data.label_noise', seed % 2)::VARCHAR WHERE status = 'done'""")
+    text = _notices(build(con))
+    assert "psi is undefined for data.label_noise, optim.lr: no two runs differ in that axis only" in text
+    pairs = dict(con.execute(f'SELECT axis, max(n_pairs) FROM "{TABLES["psi"]}" GROUP BY 1').fetchall())
+    assert pairs["data.label_noise"] == pairs["optim.lr"] == 0 and pairs["model.depth"] > 0
+    con.close()
