@@ -12,14 +12,7 @@ from torch import nn
 from measures.baselines.pac_bayes import PacBayesParams, pac_bayes_bounds, pac_bayes_magnitude_bounds, pac_bayes_sigma
 from models.architectures import Block, Network
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Thousands of tiny forward passes: one thread avoids the thread pool's overhead (as a worker runs)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def linear_classifier(W):

@@ -17,13 +17,7 @@ BASELINES = {"output_margin": {}, "norm_measures": {}, "path_norm_measures": {},
              "steps_to_loss": {}}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """The PAC-Bayes search runs many tiny forward passes: one thread, as a worker runs."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
