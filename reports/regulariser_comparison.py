@@ -28,6 +28,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from reports import stats_posthoc as sp
 from reports import stats_ranks as sr
 from reports.common import make_build, materialise, report_tables, typed_frames, write_tables
 from reports.sql import SqlProject
@@ -226,8 +227,8 @@ def _criterion_rows(c: str, d: Design, ranks: np.ndarray, cfg: RegulariserCompar
             "criterion": c, "position": pos, "method": m, "regulariser": d.settings[m][0],
             "weight": d.settings[m][1], "n_blocks": n, "mean": float(x[:, j].mean()),
             "std": float(std[j]), "avg_rank": float(avg[j])})
-    q = sr.nemenyi_q(k, cfg.alpha)
-    cd = sr.critical_difference(k, n, cfg.alpha)
+    q = sp.nemenyi_q(k, cfg.alpha)
+    cd = sp.critical_difference(k, n, cfg.alpha)
     test = {"criterion": c, "n_blocks": n, "n_methods": k, "alpha": cfg.alpha, "q_alpha": q,
             "cd": cd, "status": "ok"}
     if k >= 3:
@@ -236,8 +237,8 @@ def _criterion_rows(c: str, d: Design, ranks: np.ndarray, cfg: RegulariserCompar
     else:
         test["status"] = "Friedman's test needs at least 3 methods"
     rows["tests"].append(test)
-    nem = sr.nemenyi_pvalues(avg, n)
-    wil = sr.wilcoxon_holm(x, cfg.alpha)
+    nem = sp.nemenyi_pvalues(avg, n)
+    wil = sp.wilcoxon_holm(x, cfg.alpha)
     for (a, b), t, p, ph, rej in zip(wil.pairs, wil.statistic, wil.p, wil.p_holm, wil.reject):
         rows["pairs"].append({
             "criterion": c, "method_a": d.methods[a], "method_b": d.methods[b],
@@ -247,8 +248,8 @@ def _criterion_rows(c: str, d: Design, ranks: np.ndarray, cfg: RegulariserCompar
     holm = np.zeros((k, k), dtype=bool)
     for (a, b), rej in zip(wil.pairs, wil.reject):
         holm[a, b] = holm[b, a] = rej
-    for test_name, groups in (("nemenyi", sr.cd_cliques(avg, cd)),
-                              ("wilcoxon_holm", sr.cliques(avg, holm))):
+    for test_name, groups in (("nemenyi", sp.cd_cliques(avg, cd)),
+                              ("wilcoxon_holm", sp.cliques(avg, holm))):
         for g, members in enumerate(groups):
             rows["cliques"] += [{"criterion": c, "test": test_name, "clique": g, "position": p,
                                  "method": d.methods[j]} for p, j in enumerate(members)]

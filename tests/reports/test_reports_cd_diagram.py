@@ -3,7 +3,7 @@
 References: the axis orientation and bars follow Demšar (2006), Figure 1 (best ranks
 on the right; thick lines join methods within the critical difference); positions
 are checked against the closed form x = (hi - r) / (hi - lo); cliques against
-reports.stats_ranks.cd_cliques (itself checked against a brute force);
+reports.stats_posthoc.cd_cliques (itself checked against a brute force);
 SVG well-formedness with the standard library's XML parser.
 """
 
@@ -19,7 +19,7 @@ import pytest
 
 from reports.cd_diagram import cd_graphic, layout, to_tikz
 from reports.formatting import latex_escape
-from reports.stats_ranks import cd_cliques, critical_difference
+from reports.stats_posthoc import cd_cliques, critical_difference
 
 NAMES = ["none", "topological_t1 w=0.01", "T2 & <co>", "decorrelation_50%", "m5"]
 RANKS = np.array([4.2, 1.5, 2.1, 3.0, 4.9])

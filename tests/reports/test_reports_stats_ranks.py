@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from reports import stats_posthoc as ph
 from reports import stats_ranks as sr
 
 #: Demšar (2006), Table 5: q_0.05 for k = 2..10 (studentized range / sqrt 2).
@@ -37,8 +38,8 @@ def _data(seed=0, n=12, shifts=(0.0, 0.3, 0.6, 1.0), decimals=None):
 @pytest.mark.parametrize("k", range(2, 11))
 def test_nemenyi_q_matches_demsar_table5(k):
     # Table 5 rounds to 3 decimals from older tables: 2.343 vs 2.3437, 2.949 vs 2.9479.
-    assert sr.nemenyi_q(k, 0.05) == pytest.approx(DEMSAR_Q05[k - 2], abs=1.5e-3)
-    assert sr.nemenyi_q(k, 0.10) == pytest.approx(DEMSAR_Q10[k - 2], abs=1.5e-3)
+    assert ph.nemenyi_q(k, 0.05) == pytest.approx(DEMSAR_Q05[k - 2], abs=1.5e-3)
+    assert ph.nemenyi_q(k, 0.10) == pytest.approx(DEMSAR_Q10[k - 2], abs=1.5e-3)
 
 
 def test_demsar_worked_example():
@@ -48,10 +49,10 @@ def test_demsar_worked_example():
     f, p_f = sr.iman_davenport(chi2, 14, 4)
     assert f == pytest.approx(3.69, abs=0.01)
     assert f > 2.85 and p_f < 0.05  # F(3, 39) critical value at 0.05 quoted by Demšar
-    assert sr.critical_difference(4, 14) == pytest.approx(1.25, abs=0.005)
+    assert ph.critical_difference(4, 14) == pytest.approx(1.25, abs=0.005)
     # Demšar: the best variant (1.964) and C4.5 (3.143) differ by 1.179 < CD, so the
     # Nemenyi test cannot tell any two apart: one clique holds all four, best first.
-    assert sr.cd_cliques(ranks, sr.critical_difference(4, 14)) == [(3, 1, 2, 0)]
+    assert ph.cd_cliques(ranks, ph.critical_difference(4, 14)) == [(3, 1, 2, 0)]
 
 
 def test_ranks_with_ties_are_averaged():
@@ -89,7 +90,7 @@ def test_against_autorank_with_ties():
     assert res.omnibus == "friedman"
     assert sr.friedman_test(x).p_chi2 == pytest.approx(res.pvalue, rel=1e-10)
     # autorank takes q from statsmodels' qsturng, an interpolated table (6e-6 relative off)
-    assert sr.critical_difference(4, 12) == pytest.approx(res.cd, rel=1e-4)
+    assert ph.critical_difference(4, 12) == pytest.approx(res.cd, rel=1e-4)
     np.testing.assert_allclose(sr.average_ranks(x), res.rankdf.loc[names, "meanrank"])
 
 
@@ -97,11 +98,11 @@ def test_nemenyi_pvalues_match_scikit_posthocs():
     sp = pytest.importorskip("scikit_posthocs")
     x = _data(seed=1, n=20, shifts=(0.0, 0.2, 0.5, 0.9, 1.2), decimals=1)
     ref = sp.posthoc_nemenyi_friedman(x).to_numpy()
-    np.testing.assert_allclose(sr.nemenyi_pvalues(sr.average_ranks(x), 20), ref, rtol=1e-8)
+    np.testing.assert_allclose(ph.nemenyi_pvalues(sr.average_ranks(x), 20), ref, rtol=1e-8)
     # Nemenyi p < 0.05 exactly when the ranks differ by at least CD
     r = sr.average_ranks(x)
     diff = np.abs(r[:, None] - r[None, :])
-    cd = sr.critical_difference(5, 20)
+    cd = ph.critical_difference(5, 20)
     off = ~np.eye(5, dtype=bool)
     np.testing.assert_array_equal((ref < 0.05)[off], (diff >= cd)[off])
 
@@ -109,7 +110,7 @@ def test_nemenyi_pvalues_match_scikit_posthocs():
 def test_wilcoxon_holm_matches_scikit_posthocs():
     sp = pytest.importorskip("scikit_posthocs")
     x = _data(seed=2, n=14, shifts=(0.0, 0.4, 0.8, 1.5))
-    res = sr.wilcoxon_holm(x)
+    res = ph.wilcoxon_holm(x)
     long = pd.DataFrame({"v": x.T.ravel(), "g": np.repeat(np.arange(4), x.shape[0])})
     ref = sp.posthoc_wilcoxon(long, val_col="v", group_col="g", p_adjust="holm").to_numpy()
     raw = sp.posthoc_wilcoxon(long, val_col="v", group_col="g").to_numpy()
@@ -122,20 +123,20 @@ def test_wilcoxon_holm_matches_scikit_posthocs():
 def test_wilcoxon_holm_identical_methods():
     x = _data(seed=4, n=8, shifts=(0.0, 1.0, 1.0))
     x[:, 2] = x[:, 1]
-    res = sr.wilcoxon_holm(x)
+    res = ph.wilcoxon_holm(x)
     assert res.p[2] == 1.0 and np.isnan(res.statistic[2]) and not res.reject[2]
 
 
 def test_cliques_closed_form():
     ranks = np.array([1.0, 1.5, 2.6, 3.0, 4.5])
     # CD = 1.2: 1.0-1.5 (|0.5|), 1.5-2.6 (1.1), 2.6-3.0; 1.0-2.6 = 1.6 is not. 4.5 alone.
-    assert sr.cd_cliques(ranks, 1.2) == [(0, 1), (1, 2), (2, 3)]
-    assert sr.cd_cliques(ranks, 2.05) == [(0, 1, 2, 3), (2, 3, 4)]
+    assert ph.cd_cliques(ranks, 1.2) == [(0, 1), (1, 2), (2, 3)]
+    assert ph.cd_cliques(ranks, 2.05) == [(0, 1, 2, 3), (2, 3, 4)]
     # a difference of exactly CD is significant (Demšar: "differ by at least CD")
-    assert sr.cd_cliques(ranks, 2.0) == [(0, 1, 2), (1, 2, 3), (2, 3, 4)]
-    assert sr.cd_cliques(ranks, 0.3) == []
+    assert ph.cd_cliques(ranks, 2.0) == [(0, 1, 2), (1, 2, 3), (2, 3, 4)]
+    assert ph.cd_cliques(ranks, 0.3) == []
     shuffled = np.array([3.0, 1.0, 4.5, 1.5, 2.6])  # same ranks, other method order
-    assert sr.cd_cliques(shuffled, 1.2) == [(1, 3), (3, 4), (4, 0)]
+    assert ph.cd_cliques(shuffled, 1.2) == [(1, 3), (3, 4), (4, 0)]
 
 
 def test_cliques_agree_with_brute_force():
@@ -147,7 +148,7 @@ def test_cliques_agree_with_brute_force():
         runs = [tuple(order[a:b + 1]) for a in range(6) for b in range(a + 1, 6)
                 if r[order[b]] - r[order[a]] < cd]
         maximal = [c for c in runs if not any(set(c) < set(d) for d in runs)]
-        assert sorted(sr.cd_cliques(r, cd)) == sorted(tuple(int(i) for i in c) for c in maximal)
+        assert sorted(ph.cd_cliques(r, cd)) == sorted(tuple(int(i) for i in c) for c in maximal)
 
 
 def test_bad_input_raises():
@@ -158,7 +159,7 @@ def test_bad_input_raises():
     with pytest.raises(ValueError, match="finite.*block 1, method 0"):
         sr.block_ranks([[1.0, 2.0], [np.nan, 1.0]])
     with pytest.raises(ValueError, match="shape"):
-        sr.cliques([1.0, 2.0], np.zeros((3, 3), bool))
+        ph.cliques([1.0, 2.0], np.zeros((3, 3), bool))
 
 
 def test_all_ties_friedman_is_not_significant():
