@@ -97,13 +97,11 @@ def kind_options(name: str, options: Mapping[str, Any]) -> Any:
     config = importlib.import_module(KIND_MODULES[name]).CONFIG
     fields = {f.name: f for f in dataclasses.fields(config)}
     hints = typing.get_type_hints(config)
-    values = {}
-    for key, value in options.items():
+    for key in options:
         if key not in fields:
             raise ReportOptionError(unknown_name(f"{name} option", key, list(fields)), key)
-        values[key] = _coerce(value, hints[key])
     try:
-        return config(**values)
+        return config(**{key: _coerce(value, hints[key]) for key, value in options.items()})
     except (TypeError, ValueError) as exc:
         raise ReportOptionError(f"{name} options: {exc}", None) from None
 

@@ -37,5 +37,7 @@ def test_unknown_option_and_bad_value_say_which():
     with pytest.raises(ReportOptionError, match="layers options: .*epsilon.*1.5") as exc:
         kind_options("layers", {"epsilon": 1.5})
     assert exc.value.key is None
+    with pytest.raises(ReportOptionError, match=r"gap_regression options: .*unexpected keyword argument 'feature'"):
+        kind_options("gap_regression", {"families": [{"name": "norms", "feature": ["a"]}]})
     with pytest.raises(ValueError, match="unknown report kind 'rankng'; did you mean 'ranking'"):
         check_kind("rankng")
