@@ -161,7 +161,7 @@ def nc1(H: np.ndarray, y_idx: np.ndarray, means: np.ndarray,
     return float(np.sum((projected**2).sum(axis=0) / (n * s**2)) / k)
 
 
-def effective_depth(ncc_errors: Sequence[int], n_samples: int, epsilon: float) -> int | None:
+def effective_depth(ncc_errors: Sequence[float], n_samples: int, epsilon: float) -> int | None:
     """The epsilon-effective depth: the first layer whose NCC train error is at most ``epsilon``.
 
     Galanti, Galanti, Ben-Shaul 2023, their ``d^epsilon_S(f)``: the minimal
@@ -171,10 +171,11 @@ def effective_depth(ncc_errors: Sequence[int], n_samples: int, epsilon: float) -
 
     Parameters
     ----------
-    ncc_errors : sequence of int
-        NCC errors on the train sample of layers ``1..L``, in forward order.
+    ncc_errors : sequence of int or float
+        NCC errors on the train sample of layers ``1..L``, in forward order: counts,
+        or error rates with ``n_samples = 1``.
     n_samples : int
-        Size of that sample.
+        Size of that sample (1 when ``ncc_errors`` are rates).
     epsilon : float
         Tolerated error rate, in [0, 1].
 

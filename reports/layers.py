@@ -26,6 +26,7 @@ import numpy as np
 import polars as pl
 import scipy.stats as sps
 
+from measures.collapse_metrics import effective_depth
 from reports.common import make_build, materialise, report_tables, typed_frames, write_tables
 from reports.families import is_constant
 from reports.sql import SqlProject
@@ -159,11 +160,10 @@ def effective_depths(values: pl.DataFrame, epsilon: float) -> list[dict]:
     ncc = values.filter(pl.col("statistic") == "ncc_accuracy_train").sort("run_id", "layer_index")
     rows = []
     for (run_id, depth), part in ncc.group_by("run_id", "depth", maintain_order=True):
-        error = 1.0 - part["value"].to_numpy().astype(float)
-        candidate = (part["layer"] != "output").to_numpy()
-        hit = np.flatnonzero(candidate & (error <= epsilon + 1e-12))  # 1 - 0.99 > 0.01 in floating point
+        hidden = part.filter(pl.col("layer") != "output")
+        d = effective_depth((1.0 - hidden["value"]).to_list(), 1, epsilon)  # the measure's definition, on rates
         rows.append({"run_id": run_id, "depth": depth, "n_layers": len(part), "epsilon": epsilon,
-                     "effective_depth": int(part["layer_index"][int(hit[0])]) if hit.size else None})
+                     "effective_depth": None if d is None else int(hidden["layer_index"][d - 1])})
     return rows
 
 
