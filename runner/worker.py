@@ -180,18 +180,22 @@ class RunWorker:
                 result = providers.compute(get_measure(m.entry.name), m.entry.params)
             except Exception:
                 self.errors.append(f"measure {m.entry.id!r} at epoch {epoch} failed:\n{traceback.format_exc()}")
-                self._provider_timings(epoch, m, providers.seconds, booked)  # the next measure reuses them
-                continue
+                result = None
             total = time.perf_counter() - start
             new = {p: s for p, s in providers.seconds.items() if p not in booked}
+            provider_rows = [self._timing(epoch, "provider", p, t) for p, t in new.items()]
             shard = f"e{epoch:04d}-{m.entry.id}"
+            if result is None:  # keep what its providers cost: the next measure reuses them
+                if provider_rows:
+                    self.dir.write("timings", provider_rows, shard)
+                continue
             self.dir.write("measures", [{"run_id": rid, "epoch": epoch, "measure": m.entry.id, "layer": layer,
                                          "statistic": stat, "value": value, "measure_key": m.key,
                                          "version": m.version} for layer, stat, value in result.rows], shard)
             write_atomic(_diagram_table(rid, epoch, m.entry.id, result.diagrams),
                          self.dir.path / "diagrams" / f"{shard}.parquet")
-            timings = [self._timing(epoch, "measure", m.entry.id, total - sum(new.values()))]
-            self.dir.write("timings", timings + [self._timing(epoch, "provider", p, t) for p, t in new.items()], shard)
+            measure_row = self._timing(epoch, "measure", m.entry.id, total - sum(new.values()))
+            self.dir.write("timings", [measure_row, *provider_rows], shard)
             self.state.setdefault("measurements", {})[m.slot] = {"key": m.key, "version": m.version}
             self.save_state()
 
@@ -201,12 +205,6 @@ class RunWorker:
 
         return {"run_id": self.task.run_id, "epoch": epoch, "phase": phase, "name": name, "seconds": seconds,
                 "measured_at": _now(), "threads": torch.get_num_threads()}
-
-    def _provider_timings(self, epoch: int, m: Measurement, seconds: dict[str, float], booked: set) -> None:
-        """Store the providers a failed measure computed, so their cost is not lost."""
-        rows = [self._timing(epoch, "provider", p, t) for p, t in seconds.items() if p not in booked]
-        if rows:
-            self.dir.write("timings", rows, f"e{epoch:04d}-{m.entry.id}")
 
 
 def training_device():

@@ -218,6 +218,10 @@ def test_a_failing_run_does_not_stop_the_others(tmp_path, mode):
         n = con.sql("SELECT count(*) FROM measures WHERE measure = 'weight_spectrum'").fetchall()[0][0]
         assert n > 0 and con.sql("SELECT count(DISTINCT run_id) FROM measures WHERE measure = 'weight_spectrum'"
                                  ).fetchall()[0][0] == 4
+        # what the failed measure's inputs cost is kept; the failure itself gets no measure row
+        costs = con.sql("SELECT phase, count(DISTINCT run_id) FROM timings WHERE run_id IN (SELECT run_id FROM runs "
+                        "WHERE status = 'failed') AND name IN ('model', 'faulty') GROUP BY 1").fetchall()
+        assert costs == [("provider", 2)]
 
 
 def test_report_cli_kinds_formats_and_options(applied, tmp_path):
