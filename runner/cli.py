@@ -228,9 +228,10 @@ def report(manifest: str | None, store: str | None, kinds: tuple[str, ...], fmt:
         except ValueError as exc:
             raise click.UsageError(f"--kind: {exc}") from None
     st = _store(m, store)
-    if not st.db_path.exists():  # a report needs runs; never create an empty store
-        err_console.print(f"no result store at {st.root} (expected {st.db_path}); run `runner apply {manifest}` "
-                          "first", markup=False)
+    try:
+        st.require()  # a report needs runs; never create an empty store
+    except FileNotFoundError as exc:
+        err_console.print(str(exc), markup=False)
         sys.exit(1)
     entries = {r.kind: r for r in m.reports}  # one entry per kind (checked with the manifest)
     options = {k: kind_options(k, r.options) for k, r in entries.items()}

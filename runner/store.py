@@ -166,6 +166,12 @@ class Store:
             return {}
         return {d.name: RunDir(self.root, d.name).state() for d in sorted(runs.iterdir()) if d.is_dir()}
 
+    def require(self) -> None:
+        """Raise ``FileNotFoundError`` (saying to run ``runner apply``) when the store has no database yet."""
+        if not self.db_path.exists():
+            raise FileNotFoundError(f"no result store at {self.root} (expected {self.db_path}); "
+                                    "run `runner apply MANIFEST` first")
+
     def connect(self, read_only: bool = False):
         """Open the DuckDB file. The writable connection (coordinator only) refreshes the views.
 
@@ -177,9 +183,7 @@ class Store:
         import duckdb
 
         if read_only:
-            if not self.db_path.exists():
-                raise FileNotFoundError(f"no result store at {self.root} (expected {self.db_path}); "
-                                        "run `runner apply MANIFEST` first")
+            self.require()
             return duckdb.connect(str(self.db_path), read_only=True)
         self.root.mkdir(parents=True, exist_ok=True)
         con = _connect_writable(self.db_path)
