@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from measures.pgdl._network import BATCH, block_names, evaluating, forward_to
+from measures.pgdl._network import BATCH, block_names, forward_to, run_blocks
 
 #: The perturbations of a representation.
 PERTURBATIONS = ("interclass_mixup", "intraclass_mixup", "gaussian_noise")
@@ -89,15 +89,7 @@ def forward_from(model, h: torch.Tensor, layer: str, batch: int = BATCH) -> torc
         A block before ``"output"``, or ``"input"``.
     """
     names = block_names(model)
-    rest = names if layer == INPUT else names[names.index(layer) + 1:]
-    out = []
-    with evaluating(model):
-        for i in range(0, len(h), batch):
-            hb = h[i:i + batch]
-            for name in rest:
-                _, hb = model.blocks[name](hb)
-            out.append(hb)
-    return torch.cat(out)
+    return run_blocks(model, h, names if layer == INPUT else names[names.index(layer) + 1:], batch)
 
 
 def perturb(h: torch.Tensor, alpha: float, perturbation: str, partners: np.ndarray | None = None,

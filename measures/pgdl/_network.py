@@ -87,13 +87,31 @@ def forward_to(model, x: torch.Tensor, layer: str, batch: int = BATCH) -> torch.
     Tensor of shape (n_samples, *block_output_shape), float32
     """
     names = block_names(model)
-    stop = names.index(layer)
+    return run_blocks(model, x, names[:names.index(layer) + 1], batch)
+
+
+def run_blocks(model, h: torch.Tensor, names: list[str], batch: int = BATCH) -> torch.Tensor:
+    """Apply the blocks ``names`` of ``model``, in order, to ``h`` in batches (eval mode, no gradients).
+
+    Parameters
+    ----------
+    model : Network
+    h : Tensor of shape (n_samples, *shape)
+        What the first of ``names`` takes: the inputs, or an earlier block's output.
+    names : list of str
+        Consecutive block names, in forward order.
+
+    Returns
+    -------
+    Tensor of shape (n_samples, *output_shape)
+        The last block's ``post`` output (``h`` itself when ``names`` is empty).
+    """
     out = []
     with evaluating(model):
-        for xb in _batches(x, batch):
-            for name in names[:stop + 1]:
-                _, xb = model.blocks[name](xb)
-            out.append(xb)
+        for hb in _batches(h, batch):
+            for name in names:
+                _, hb = model.blocks[name](hb)
+            out.append(hb)
     return torch.cat(out)
 
 
