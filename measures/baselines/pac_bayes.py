@@ -26,7 +26,7 @@ from pydantic import Field
 
 from measures.baselines._folding import fold_batch_norm, network_weights
 from measures.baselines.margin import PAPER
-from measures.pgdl._network import split_inputs, split_labels
+from measures.pgdl._network import evaluating, predict, split_inputs, split_labels
 from measures.registry import MeasureParams, MeasureResult, register_measure
 
 
@@ -50,10 +50,9 @@ class PacBayesParams(MeasureParams):
     seed: int = 0
 
 
-def _accuracy(model, x: torch.Tensor, y: torch.Tensor, batch: int = 1024) -> float:
-    """Fraction of ``x`` that ``model`` (already in eval mode, gradients off) classifies as ``y``."""
-    correct = sum(int((model(x[i:i + batch]).argmax(1) == y[i:i + batch]).sum()) for i in range(0, len(x), batch))
-    return correct / len(x)
+def _accuracy(model, x: torch.Tensor, y: torch.Tensor) -> float:
+    """Fraction of ``x`` that ``model`` classifies as ``y``."""
+    return int((predict(model, x).argmax(1) == y).sum()) / len(x)
 
 
 @torch.no_grad()
@@ -96,32 +95,30 @@ def pac_bayes_sigma(model, x: torch.Tensor, y: np.ndarray, params: PacBayesParam
     layers = [m.weight for m in model.weight_layers().values()]
     originals = [w.detach().clone() for w in layers]
     yt = torch.as_tensor(y)
-    was_training = model.training
-    model.eval()
-    base = _accuracy(model, x, yt)
     generator = torch.Generator().manual_seed(params.seed)
     lower, upper = 0.0, params.sigma_max
     sigma = deviation = float("nan")
-    try:
-        for _ in range(params.search_depth):
-            sigma = (lower + upper) / 2
-            accuracies = []
-            for _ in range(params.draws):
-                for w, w_orig in zip(layers, originals):
-                    std = torch.sqrt(sigma**2 * w_orig**2 + params.magnitude_eps**2) if magnitude_aware else sigma
-                    w.copy_(w_orig + std * torch.randn(w.shape, generator=generator, dtype=w.dtype))
-                accuracies.append(_accuracy(model, x, yt))
-            deviation = abs(float(np.mean(accuracies)) - base)
-            if abs(deviation - params.target_deviation) < params.tolerance:
-                break
-            if deviation > params.target_deviation:
-                upper = sigma
-            else:
-                lower = sigma
-    finally:
-        for w, w_orig in zip(layers, originals):
-            w.copy_(w_orig)
-        model.train(was_training)
+    with evaluating(model):
+        base = _accuracy(model, x, yt)
+        try:
+            for _ in range(params.search_depth):
+                sigma = (lower + upper) / 2
+                accuracies = []
+                for _ in range(params.draws):
+                    for w, w_orig in zip(layers, originals):
+                        std = torch.sqrt(sigma**2 * w_orig**2 + params.magnitude_eps**2) if magnitude_aware else sigma
+                        w.copy_(w_orig + std * torch.randn(w.shape, generator=generator, dtype=w.dtype))
+                    accuracies.append(_accuracy(model, x, yt))
+                deviation = abs(float(np.mean(accuracies)) - base)
+                if abs(deviation - params.target_deviation) < params.tolerance:
+                    break
+                if deviation > params.target_deviation:
+                    upper = sigma
+                else:
+                    lower = sigma
+        finally:
+            for w, w_orig in zip(layers, originals):
+                w.copy_(w_orig)
     return sigma, deviation
 
 
