@@ -22,9 +22,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from measures.persistence.distance import correlation_distance  # noqa: E402
-from measures.persistence.h0 import h0_diagram  # noqa: E402
-from measures.persistence.rips import rips_h1_diagram  # noqa: E402
+from functional.persistence.distance import correlation_distance  # noqa: E402
+from functional.persistence.h0 import h0_diagram  # noqa: E402
+from functional.persistence.rips import rips_h1_diagram  # noqa: E402
 
 
 def synthetic_activations(S: int, N: int, seed: int) -> np.ndarray:

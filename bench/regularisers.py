@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 import models.regularisers.decorrelation  # noqa: E402,F401  (registers)
 import models.regularisers.topological  # noqa: E402,F401  (registers)
-from measures.persistence.h0 import mst_edges  # noqa: E402
+from functional.persistence.h0 import mst_edges  # noqa: E402
 from models.regularisers import get_regulariser  # noqa: E402
 from models.regularisers.correlation import correlation_distance  # noqa: E402
 

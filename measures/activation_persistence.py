@@ -8,12 +8,12 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, field_validator
 
-from measures.persistence.distance import correlation_distance
-from measures.persistence.h0 import h0_diagram
-from measures.persistence.representations import representation_statistics
-from measures.persistence.rips import rips_h1_diagrams
-from measures.persistence.sampling import argmax_counts, draw_neurons, importance_probabilities
-from measures.persistence.summaries import extra_statistics, summary_statistics
+from functional.persistence.distance import correlation_distance
+from functional.persistence.h0 import h0_diagram
+from functional.persistence.representations import representation_statistics
+from functional.persistence.rips import rips_h1_diagrams
+from functional.persistence.sampling import argmax_counts, draw_neurons, importance_probabilities
+from functional.persistence.summaries import extra_statistics, summary_statistics
 from measures.registry import Diagram, MeasureParams, MeasureResult, register_measure
 
 #: Most threads used for the H1 diagrams (each needs 5 to 9 GB at 3000 neurons).
@@ -174,20 +174,20 @@ def activation_persistence(params: ActivationPersistenceParams, *, activations: 
     3. Draws: each of ``bootstraps`` draws takes ``min(neurons, M)`` distinct
        neurons of the M pooled ones (numpy's weighted sampling without
        replacement) by importance (``sample_activations_by_importance.py``,
-       see :mod:`measures.persistence.sampling`) or uniformly; all draws use
+       see :mod:`functional.persistence.sampling`) or uniformly; all draws use
        the same inputs. Seeded by ``seed`` (the code uses numpy's unseeded
        global state). When ``neurons >= M`` every neuron is used (the code
        raises) and the identical diagrams are computed once.
     4. Distance ``d(i, j) = 1 - |corr(a_i, a_j)|``
        (``absolute_correlation_dissimilarity.py``; float64, clipped to [0, 1];
        constant neurons at distance 1:
-       :func:`measures.persistence.distance.correlation_distance`).
+       :func:`functional.persistence.distance.correlation_distance`).
     5. Vietoris-Rips persistence in dimensions ``dims``, Z/2 coefficients, no
        filtration cap (``ripser_parallel(maxdim=1)`` with no threshold): H0
-       from the minimum spanning tree (:func:`measures.persistence.h0.h0_diagram`),
+       from the minimum spanning tree (:func:`functional.persistence.h0.h0_diagram`),
        H1 from gudhi (truncated at the enclosing radius, which is exact).
     6. Summaries per diagram and dimension
-       (:mod:`measures.persistence.summaries`, finite points only), then the
+       (:mod:`functional.persistence.summaries`, finite points only), then the
        mean of ``resamples`` bootstrap means over the diagrams
        (:func:`bootstrap_weights`; one set of resamples shared by every
        statistic, where the code draws anew for each summary).
@@ -208,12 +208,12 @@ def activation_persistence(params: ActivationPersistenceParams, *, activations: 
         both, as Ripser, giotto-ph and gudhi do. Threads: up to
         :data:`MAX_THREADS` diagrams at once (results do not depend on it).
         ``rows`` on layer ``"all"``, named ``h{dim}_{statistic}``: the paper's
-        summaries (:data:`measures.persistence.summaries.STATISTICS`, e.g.
+        summaries (:data:`functional.persistence.summaries.STATISTICS`, e.g.
         ``h0_std_death``, ``h1_persistent_entropy``, ``h1_pooling_vector_01``,
         ``h0_complex_polynomial_re_01``); with ``extra_statistics`` also
-        :data:`measures.persistence.summaries.EXTRA_STATISTICS`; with
+        :data:`functional.persistence.summaries.EXTRA_STATISTICS`; with
         ``landscapes``, ``betti_resolution`` or ``image_resolution`` the
-        components of :mod:`measures.persistence.representations` (e.g.
+        components of :mod:`functional.persistence.representations` (e.g.
         ``h1_landscape_k1_007``, ``h1_betti_curve_012``,
         ``h1_persistence_image_b003_p017``). No single sign: the paper fits a
         linear model on these.

@@ -7,7 +7,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from measures.collapse_metrics import cdnv, class_means_and_variances, effective_depth, nc1, ncc_predict
+from functional.collapse import cdnv, class_means_and_variances, effective_depth, nc1, ncc_predict
 from measures.registry import MeasureParams, MeasureResult, register_measure
 
 
@@ -63,7 +63,7 @@ def neural_collapse(params: NeuralCollapseParams, *, preactivations: dict, label
       in [0, 1]. Test samples whose label is absent from the train split count
       as errors. The test value needs a ``"test"`` split in both providers.
     - ``nc1``: ``Tr(Sigma_W Sigma_B^+) / C`` on the train split (Papyan, Han,
-      Donoho 2020, Fig. 6; :func:`measures.collapse_metrics.nc1`),
+      Donoho 2020, Fig. 6; :func:`functional.collapse.nc1`),
       dimensionless, lower means more collapse. Left out when all class means
       coincide.
 

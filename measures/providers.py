@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from measures.registry import PROVIDERS, MeasureResult, MeasureSpec
+from measures.registry import PROVIDERS, MeasureResult, Measure
 
 
 def sample_indices(n_available: int, n_wanted: int, seed: int) -> np.ndarray:
@@ -81,7 +81,7 @@ class Providers:
             self.seconds[FORWARD_PASS if name in RECORDED else name] = time.perf_counter() - start
         return self._cache[name]
 
-    def compute(self, spec: MeasureSpec, params) -> MeasureResult:
+    def compute(self, spec: Measure, params) -> MeasureResult:
         """Call ``spec`` with the providers it declares."""
         return spec(params, **{p: self.get(p) for p in spec.providers})
 

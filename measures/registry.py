@@ -18,14 +18,13 @@ measure with the providers it asked for as keyword arguments::
 
 from __future__ import annotations
 
-import fnmatch
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from runner.errors import unknown_name
+from core.registry import Registry
 
 #: Providers a measure may ask for. Each is computed once per run and checkpoint.
 #:
@@ -101,7 +100,7 @@ class MeasureResult:
 
 
 @dataclass(frozen=True)
-class MeasureSpec:
+class Measure:
     """A registered measure."""
 
     name: str
@@ -122,7 +121,8 @@ class MeasureSpec:
         return self.fn(params, **{k: providers[k] for k in self.providers})
 
 
-_REGISTRY: dict[str, MeasureSpec] = {}
+#: Every registered measure; found by importing every module of :mod:`measures`.
+MEASURES: Registry[Measure] = Registry("measure", search=("measures",))
 
 
 def register_measure(
@@ -147,34 +147,23 @@ def register_measure(
         unknown = [p for p in providers if p not in PROVIDERS]
         if unknown:
             raise ValueError(f"measure {key!r} asks for unknown providers {unknown}; known: {PROVIDERS}")
-        if key in _REGISTRY:
-            raise ValueError(f"measure {key!r} is already registered")
-        _REGISTRY[key] = MeasureSpec(key, fn, params, tuple(providers), version, paper, higher_is_better)
+        MEASURES.add(key, Measure(key, fn, params, tuple(providers), version, paper, higher_is_better))
         return fn
 
     return decorator
 
 
-def _load_all() -> None:
-    # Importing the package registers every measure family.
-    import measures  # noqa: F401
-
-
-def get_measure(name: str) -> MeasureSpec:
+def get_measure(name: str) -> Measure:
     """Return the registered measure ``name``.
 
     Raises
     ------
-    KeyError
+    core.errors.UnknownNameError
         With the closest registered names when ``name`` is unknown.
     """
-    _load_all()
-    if name not in _REGISTRY:
-        raise KeyError(unknown_name("measure", name, _REGISTRY))
-    return _REGISTRY[name]
+    return MEASURES.get(name)
 
 
 def list_measures(pattern: str = "*") -> list[str]:
     """Names of the registered measures matching a shell-style ``pattern``."""
-    _load_all()
-    return sorted(n for n in _REGISTRY if fnmatch.fnmatch(n, pattern))
+    return MEASURES.list(pattern)

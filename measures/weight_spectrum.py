@@ -7,9 +7,9 @@ from typing import Literal
 import numpy as np
 from pydantic import field_validator
 
-from measures.evbmf import evbmf_singular_values
+from functional.evbmf import evbmf_singular_values
 from measures.registry import MeasureParams, MeasureResult, register_measure
-from measures.spectral_metrics import AGGREGATION_PREFIX, STATISTICS, aggregate, spectrum_statistics
+from functional.spectra import AGGREGATION_PREFIX, STATISTICS, aggregate, spectrum_statistics
 
 ConvUnfolding = Literal["output", "input", "both"]
 Aggregation = Literal["mean", "rms", "geometric_mean", "weighted_mean", "weighted_geometric_mean"]
@@ -23,8 +23,8 @@ class WeightSpectrumParams(MeasureParams):
     ``(in, out*kh*kw)`` (mode-3); ``"both"`` (the paper's choice) keeps both, as statistics
     ``output_<stat>`` and ``input_<stat>``, and pools them in the network aggregates.
     ``preprocessing``: ``"none"`` uses the raw singular values (GenProb's "BE"), ``"evbmf"`` those of
-    the EVBMF low-rank estimate with the noise variance estimated (GenProb's "AE", :mod:`measures.evbmf`).
-    ``aggregations``: over layers (GenProb ``qualities.agg``), see :func:`measures.spectral_metrics.aggregate`.
+    the EVBMF low-rank estimate with the noise variance estimated (GenProb's "AE", :mod:`functional.evbmf`).
+    ``aggregations``: over layers (GenProb ``qualities.agg``), see :func:`functional.spectra.aggregate`.
     ``mask_zeros``: aggregate a statistic over the matrices where it is defined and nonzero, as GenProb's
     masked arrays do (so EVBMF rank-0 matrices drop out), instead of leaving the aggregate out when any
     matrix lacks it.
@@ -69,7 +69,7 @@ def unfold(W: np.ndarray, conv_unfolding: str = "output") -> np.ndarray:
 
 
 def matrix_statistics(W2: np.ndarray, preprocessing: str = "none") -> dict[str, float]:
-    """Statistics of one unfolded weight (:func:`measures.spectral_metrics.spectrum_statistics`).
+    """Statistics of one unfolded weight (:func:`functional.spectra.spectrum_statistics`).
 
     Parameters
     ----------
@@ -96,7 +96,7 @@ def weight_spectrum(params: WeightSpectrumParams, *, weights: dict) -> MeasureRe
     ``"both"``, a Linear weight counts for both, as in GenProb) and its singular values computed in
     float64, optionally replaced by those of the EVBMF estimate (``params.preprocessing``). Per
     layer (all layers, the logits layer included), the statistics of
-    :func:`measures.spectral_metrics.spectrum_statistics` (norms, stable rank, knowledge gain,
+    :func:`functional.spectra.spectrum_statistics` (norms, stable rank, knowledge gain,
     normalised rank, spectral entropy, effective rank, condition number, its inverse, stable
     quality) and, with EVBMF, ``noise_variance``; prefixed ``output_``/``input_`` with ``"both"``.
     A statistic that is undefined (zero spectrum; condition number of a rank-deficient matrix) is

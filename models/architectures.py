@@ -17,7 +17,6 @@ the papers are in :mod:`models.zoo`.
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Callable, Literal
@@ -26,7 +25,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
-from runner.errors import unknown_name
+from core.registry import Registry
 
 
 class ModelParams(BaseModel):
@@ -103,7 +102,7 @@ class Network(nn.Module):
 
 
 @dataclass(frozen=True)
-class ArchitectureSpec:
+class Architecture:
     """A registered architecture."""
 
     name: str
@@ -113,7 +112,8 @@ class ArchitectureSpec:
     input_ndims: tuple[int, ...] | None = None  # accepted len(input_shape); None: any
 
 
-_REGISTRY: dict[str, ArchitectureSpec] = {}
+#: Every registered architecture; found by importing every module of :mod:`models`.
+ARCHITECTURES: Registry[Architecture] = Registry("model", search=("models",))
 
 
 def register_model(*, params: type[ModelParams], paper: str, name: str | None = None,
@@ -123,34 +123,35 @@ def register_model(*, params: type[ModelParams], paper: str, name: str | None = 
     ``input_ndims`` lists the accepted ``len(input_shape)``: ``(3,)`` for images
     ``(C, H, W)`` only, ``(2, 3)`` for ``(C, L)`` signals and images; ``None``
     accepts any shape.
+
+    Raises
+    ------
+    ValueError
+        If the name is already registered.
     """
 
     def decorator(fn):
         key = name or fn.__name__
-        if key in _REGISTRY:
-            raise ValueError(f"architecture {key!r} is already registered")
-        _REGISTRY[key] = ArchitectureSpec(key, fn, params, paper, input_ndims)
+        ARCHITECTURES.add(key, Architecture(key, fn, params, paper, input_ndims))
         return fn
 
     return decorator
 
 
-def get_model(name: str) -> ArchitectureSpec:
+def get_model(name: str) -> Architecture:
     """Return the registered architecture ``name``.
 
     Raises
     ------
-    KeyError
+    core.errors.UnknownNameError
         With the closest registered names when ``name`` is unknown.
     """
-    if name not in _REGISTRY:
-        raise KeyError(unknown_name("model", name, _REGISTRY))
-    return _REGISTRY[name]
+    return ARCHITECTURES.get(name)
 
 
 def list_models(pattern: str = "*") -> list[str]:
     """Names of the registered architectures matching a shell-style ``pattern``."""
-    return sorted(n for n in _REGISTRY if fnmatch.fnmatch(n, pattern))
+    return ARCHITECTURES.list(pattern)
 
 
 _ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {

@@ -19,7 +19,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from models.augment import BatchAugment
-from runner.errors import unknown_name
+from core.registry import Registry
 
 SPLITS = ("train", "val", "test")
 
@@ -45,7 +45,7 @@ class RawDataset:
 
 
 @dataclass(frozen=True)
-class DatasetInfo:
+class Dataset:
     """A registered data set.
 
     Attributes
@@ -75,43 +75,36 @@ class DatasetInfo:
     input_shape: tuple[int, ...] | None = None
 
 
-_REGISTRY: dict[str, DatasetInfo] = {}
+#: Every registered data set; found by importing every module of :mod:`models`.
+DATASETS: Registry[Dataset] = Registry("data set", search=("models",))
 
 
 def register_dataset(name: str, *, needs_root: bool = False, official_test: bool = False,
                      augmentation: BatchAugment | None = None, layout: str = "",
                      input_shape: tuple[int, ...] | None = None):
-    """Register a loader ``fn(spec) -> RawDataset`` under ``name`` (see :class:`DatasetInfo`)."""
+    """Register a loader ``fn(spec) -> RawDataset`` under ``name`` (see :class:`Dataset`)."""
 
     def decorator(fn):
-        if name in _REGISTRY:
-            raise ValueError(f"data set {name!r} is already registered")
-        _REGISTRY[name] = DatasetInfo(name, fn, needs_root, official_test, augmentation, layout, input_shape)
+        DATASETS.add(name, Dataset(name, fn, needs_root, official_test, augmentation, layout, input_shape))
         return fn
 
     return decorator
 
 
-def get_dataset(name: str) -> DatasetInfo:
+def get_dataset(name: str) -> Dataset:
     """Return the registered data set ``name``.
 
     Raises
     ------
-    KeyError
+    core.errors.UnknownNameError
         With the closest registered names when ``name`` is unknown.
     """
-    if name not in _REGISTRY:
-        raise KeyError(_unknown(name))
-    return _REGISTRY[name]
+    return DATASETS.get(name)
 
 
-def _unknown(name: str) -> str:
-    return unknown_name("data set", name, _REGISTRY)
-
-
-def list_datasets() -> list[str]:
-    """Names of the registered data sets."""
-    return sorted(_REGISTRY)
+def list_datasets(pattern: str = "*") -> list[str]:
+    """Names of the registered data sets matching a shell-style ``pattern``."""
+    return DATASETS.list(pattern)
 
 
 class DatasetSpec(BaseModel):
@@ -164,14 +157,13 @@ class DatasetSpec(BaseModel):
     @field_validator("name")
     @classmethod
     def _known(cls, name: str) -> str:
-        if name not in _REGISTRY:
-            raise ValueError(_unknown(name))
+        get_dataset(name)  # UnknownNameError is a ValueError: pydantic reports it at the key
         return name
 
     @field_validator("root")
     @classmethod
     def _root(cls, root: str | None, info: ValidationInfo) -> str | None:
-        ds = _REGISTRY.get(info.data.get("name", ""))
+        ds = _known_dataset(info.data.get("name"))
         if ds is not None and ds.needs_root and root is None:
             raise ValueError(f"root is required for {ds.name!r}: the folder that holds {ds.layout} "
                              f"(e.g. root = \"data\"; add download = true to fetch the files into it)")
@@ -182,17 +174,17 @@ class DatasetSpec(BaseModel):
     @field_validator("download", "augment")
     @classmethod
     def _available(cls, value: bool, info: ValidationInfo) -> bool:
-        ds = _REGISTRY.get(info.data.get("name", ""))
+        ds = _known_dataset(info.data.get("name"))
         if value and ds is not None and info.field_name == "download" and not ds.needs_root:
             raise ValueError(f"{ds.name!r} is not read from files and is never downloaded; remove download")
         if value and ds is not None and info.field_name == "augment" and ds.augmentation is None:
-            able = [n for n in list_datasets() if _REGISTRY[n].augmentation is not None]
+            able = [n for n in list_datasets() if get_dataset(n).augmentation is not None]
             raise ValueError(f"{ds.name!r} has no augmentation; augment = true is available for {', '.join(able)}")
         return value
 
     @model_validator(mode="after")
     def _check(self) -> "DatasetSpec":
-        if _REGISTRY[self.name].official_test and "test_fraction" in self.model_fields_set:
+        if get_dataset(self.name).official_test and "test_fraction" in self.model_fields_set:
             raise ValueError(f"test_fraction does not apply to {self.name!r}: its own test set is the test split "
                              f"(val_fraction is taken from its training set); remove test_fraction")
         if self.val_fraction + self.test_fraction >= 0.9:
@@ -340,3 +332,8 @@ def _mnist1d_cached() -> RawDataset:
     x = np.concatenate([d["x"], d["x_test"]]).astype(np.float32)[:, None, :]
     y = np.concatenate([d["y"], d["y_test"]]).astype(np.int64)
     return RawDataset(x=x, y=y, n_classes=10)
+
+
+def _known_dataset(name: object) -> Dataset | None:
+    """The registered data set ``name``, or None when it is unknown (reported by the name's validator)."""
+    return DATASETS.get(name) if isinstance(name, str) and name in DATASETS else None

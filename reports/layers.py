@@ -26,7 +26,7 @@ import numpy as np
 import polars as pl
 import scipy.stats as sps
 
-from measures.collapse_metrics import effective_depth
+from functional.collapse import effective_depth
 from reports.common import make_build, materialise, report_tables, typed_frames, write_tables
 from reports.families import is_constant
 from reports.sql import SqlProject

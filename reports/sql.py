@@ -23,7 +23,6 @@ that names it).
 
 from __future__ import annotations
 
-import difflib
 import importlib.resources
 import pathlib
 from collections.abc import Iterable, Mapping
@@ -33,8 +32,11 @@ from typing import Any
 import duckdb
 import jinja2
 
+from core.errors import suggest
+from core.schema import SCHEMAS, VIEWS
+
 #: Raw store tables and views that ``source()`` may name.
-SOURCES: tuple[str, ...] = ("runs", "metrics", "measures", "diagrams", "gaps")
+SOURCES: tuple[str, ...] = (*SCHEMAS, *VIEWS)
 
 _MISSING = object()
 
@@ -51,11 +53,6 @@ def default_template_dir() -> pathlib.Path:
 def quote_ident(name: str) -> str:
     """Quote ``name`` as a DuckDB identifier (``"a""b"`` for ``a"b``)."""
     return '"' + name.replace('"', '""') + '"'
-
-
-def _suggest(name: str, known: Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1)
-    return f" Did you mean {close[0]!r}?" if close else ""
 
 
 @dataclass(frozen=True)
@@ -154,7 +151,7 @@ class SqlProject:
         if name not in known:
             raise SqlTemplateError(
                 f"Unknown SQL model {name!r}; expected one of {known} "
-                f"(files {self.template_dir.name}/<name>.sql.j2).{_suggest(name, known)}")
+                f"(files {self.template_dir.name}/<name>.sql.j2).{suggest(name, known)}")
         if name in self.sources:
             raise SqlTemplateError(
                 f"SQL model {name!r} has the name of the store table source({name!r}) and "
@@ -168,7 +165,7 @@ class SqlProject:
             if target not in known:
                 raise SqlTemplateError(
                     f"{name}.sql.j2: ref({target!r}) names no model; expected one of "
-                    f"{known}.{_suggest(target, known)}")
+                    f"{known}.{suggest(target, known)}")
             if target not in refs:
                 refs.append(target)
             return quote_ident(target)
@@ -177,7 +174,7 @@ class SqlProject:
             if target not in self.sources:
                 raise SqlTemplateError(
                     f"{name}.sql.j2: source({target!r}) names no store table; expected one "
-                    f"of {list(self.sources)}.{_suggest(target, self.sources)}")
+                    f"of {list(self.sources)}.{suggest(target, self.sources)}")
             if target not in sources:
                 sources.append(target)
             return quote_ident(target)

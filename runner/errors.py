@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from core.errors import suggest, unknown_name  # noqa: F401  (re-exported for the manifest's messages)
 from runner.positions import Path, line_of
 
 
@@ -40,24 +40,6 @@ def dotted(path: Path) -> str:
     for p in path:
         out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
     return out
-
-
-def suggest(name: str, known: Iterable[str]) -> str:
-    """A "did you mean" clause for an unknown ``name``, or ``""``."""
-    scored = sorted(((difflib.SequenceMatcher(None, str(name), k).ratio(), k) for k in known),
-                    reverse=True)
-    best = scored[0][0] if scored else 0.0
-    close = [k for score, k in scored[:3] if score >= 0.6 and score >= best - 0.05]
-    return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-
-
-def unknown_name(kind: str, name: str, known: Iterable[str]) -> str:
-    """The message for an unknown registered ``name`` of ``kind`` (e.g. ``"measure"``).
-
-    Names the closest registered names ("did you mean") and all of them.
-    """
-    known = sorted(known)
-    return f"unknown {kind} {name!r}{suggest(name, known)} (known: {', '.join(known)})"
 
 
 class ManifestError(Exception):

@@ -22,7 +22,7 @@ numbers below are theirs.
   measures, counted in optimiser steps there).
 
 As in Neyshabur's and Dziugaite et al.'s reference code, batch normalisation
-is folded into the layer before it (:mod:`measures.baselines._folding`)
+is folded into the layer before it (:mod:`functional.batchnorm_folding`)
 before weights are read. Measures are the paper's quantities themselves,
 log forms where the paper takes logs; the reference code's monotone
 adjustment for the training-set size (``sqrt(mu / m)``, or

@@ -11,7 +11,7 @@ import math
 import numpy as np
 from pydantic import Field
 
-from measures.baselines._folding import network_weights
+from functional.batchnorm_folding import network_weights
 from measures.baselines.margin import PAPER, percentile_margin, split_pair
 from measures.registry import MeasureParams, MeasureResult, register_measure
 

@@ -24,9 +24,9 @@ import numpy as np
 import torch
 from pydantic import Field
 
-from measures.baselines._folding import fold_batch_norm, network_weights
+from functional.batchnorm_folding import fold_batch_norm, network_weights
 from measures.baselines.margin import PAPER
-from measures.pgdl._network import evaluating, predict, split_inputs, split_labels
+from functional.network import evaluating, predict, split_inputs, split_labels
 from measures.registry import MeasureParams, MeasureResult, register_measure
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from pydantic import Field
 
-from measures.baselines._folding import fold_batch_norm
+from functional.batchnorm_folding import fold_batch_norm
 from measures.baselines.margin import PAPER, percentile_margin, split_pair
 from measures.registry import MeasureParams, MeasureResult, register_measure
 
@@ -21,7 +21,7 @@ def path_norm(model, input_shape: tuple[int, ...]) -> float:
     """Squared path norm ``sum_i f_{w^2}(1)[i]`` (Jiang et al. 2020, Eq. 44).
 
     Batch norm is folded into the layer before it
-    (:func:`~measures.baselines._folding.fold_batch_norm`), then every
+    (:func:`~functional.batchnorm_folding.fold_batch_norm`), then every
     parameter, biases included, is squared entrywise (``w^2 = w o w``) and the
     network, in eval mode, is run on one all-ones input; the outputs are
     summed. For a ReLU network without biases this is the sum over all

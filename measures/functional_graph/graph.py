@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 from gudhi.sklearn.rips_persistence import RipsPersistence
 
-from measures.persistence.distance import correlation_distance
+from functional.persistence.distance import correlation_distance
 
 
 def log_softmax(z: np.ndarray) -> np.ndarray:
@@ -77,7 +77,7 @@ def clique_persistence(X: np.ndarray, dims: Sequence[int], max_distance: float) 
     """Persistence diagrams of the clique complex of the correlation graph of ``X``.
 
     The filtration value of an edge is ``d(i, j) = 1 - |corr(x_i, x_j)|``
-    (:func:`measures.persistence.distance.correlation_distance`: float64,
+    (:func:`functional.persistence.distance.correlation_distance`: float64,
     a constant node has correlation 0 with all others, i.e. ``nan_to_num`` as
     the code does); a clique enters at the largest distance among its edges;
     only edges with ``d <= max_distance`` enter. Homology with Z/2

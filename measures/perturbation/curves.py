@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from measures.pgdl._network import BATCH, block_names, forward_to, run_blocks
+from functional.network import BATCH, block_names, forward_to, run_blocks
 
 #: The perturbations of a representation.
 PERTURBATIONS = ("interclass_mixup", "intraclass_mixup", "gaussian_noise")

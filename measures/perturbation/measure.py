@@ -9,7 +9,7 @@ from pydantic import Field
 
 from measures.perturbation.curves import INPUT, PERTURBATIONS, perturbation_response_curve
 from measures.perturbation.scores import check_curve, gi_score, pal_score
-from measures.pgdl._network import block_names, split_inputs, split_labels
+from functional.network import block_names, split_inputs, split_labels
 from measures.registry import MeasureParams, MeasureResult, register_measure
 
 Perturbation = Literal["interclass_mixup", "intraclass_mixup", "gaussian_noise"]

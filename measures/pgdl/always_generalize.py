@@ -7,7 +7,7 @@ import torch
 from pydantic import Field, model_validator
 
 from measures.pgdl import augmentations as aug
-from measures.pgdl._network import predict, split_inputs
+from functional.network import predict, split_inputs
 from measures.registry import MeasureParams, MeasureResult, register_measure
 
 #: The augmentations in the submission's order.

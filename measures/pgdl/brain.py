@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from pydantic import Field
 
-from measures.pgdl._network import forward_to, predict, resolve_layer, split_inputs, split_labels
+from functional.network import forward_to, predict, resolve_layer, split_inputs, split_labels
 from measures.pgdl.latent_graph import Laplacian, Similarity, knn_adjacency, label_variation, similarity_matrix
 from measures.registry import MeasureParams, MeasureResult, register_measure
 

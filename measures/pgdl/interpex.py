@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from pydantic import Field
 
-from measures.pgdl._network import forward_to, resolve_layer, split_inputs, split_labels
+from functional.network import forward_to, resolve_layer, split_inputs, split_labels
 from measures.pgdl.davies_bouldin import davies_bouldin_index, pooled_features
 from measures.pgdl.labelwise_mixup import labelwise_mixup_accuracy
 from measures.registry import MeasureParams, MeasureResult, register_measure

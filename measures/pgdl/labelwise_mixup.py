@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from measures.pgdl._network import predict
+from functional.network import predict
 
 
 def class_groups(y: np.ndarray, group_size: int, groups: int, rng: np.random.Generator) -> dict[int, list[np.ndarray]]:

@@ -17,7 +17,7 @@ from typing import Callable
 import torch
 from pydantic import BaseModel, ConfigDict
 
-from runner.errors import unknown_name
+from core.registry import Registry
 
 
 class RegulariserParams(BaseModel):
@@ -27,7 +27,7 @@ class RegulariserParams(BaseModel):
 
 
 @dataclass(frozen=True)
-class RegulariserSpec:
+class Regulariser:
     """A registered regulariser."""
 
     name: str
@@ -38,7 +38,8 @@ class RegulariserSpec:
     needs_activations: bool = True
 
 
-_REGISTRY: dict[str, RegulariserSpec] = {}
+#: Every registered regulariser; found by importing every module of :mod:`models.regularisers`.
+REGULARISERS: Registry["Regulariser"] = Registry("regulariser", search=("models.regularisers",))
 
 
 def register_regulariser(*, params: type[RegulariserParams], version: int, paper: str,
@@ -53,33 +54,23 @@ def register_regulariser(*, params: type[RegulariserParams], version: int, paper
 
     def decorator(fn):
         key = name or fn.__name__
-        if key in _REGISTRY:
-            raise ValueError(f"regulariser {key!r} is already registered")
-        _REGISTRY[key] = RegulariserSpec(key, fn, params, version, paper, needs_activations)
+        REGULARISERS.add(key, Regulariser(key, fn, params, version, paper, needs_activations))
         return fn
 
     return decorator
 
 
-def get_regulariser(name: str) -> RegulariserSpec:
+def get_regulariser(name: str) -> Regulariser:
     """Return the registered regulariser ``name``.
 
     Raises
     ------
-    KeyError
+    core.errors.UnknownNameError
         With the closest registered names when ``name`` is unknown.
     """
-    _load_all()
-    if name not in _REGISTRY:
-        raise KeyError(unknown_name("regulariser", name, _REGISTRY))
-    return _REGISTRY[name]
+    return REGULARISERS.get(name)
 
 
-def list_regularisers() -> list[str]:
-    """Names of the registered regularisers."""
-    _load_all()
-    return sorted(_REGISTRY)
-
-
-def _load_all() -> None:
-    from models.regularisers import basic, decorrelation, topological  # noqa: F401
+def list_regularisers(pattern: str = "*") -> list[str]:
+    """Names of the registered regularisers matching a shell-style ``pattern``."""
+    return REGULARISERS.list(pattern)

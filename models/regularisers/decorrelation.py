@@ -10,11 +10,11 @@
 
 from __future__ import annotations
 
-import difflib
 
 import torch
 from pydantic import Field
 
+from core.errors import UnknownNameError
 from models.regularisers import RegulariserParams, register_regulariser
 from models.regularisers.correlation import correlation_matrix, select_neurons
 
@@ -103,9 +103,7 @@ def _decov_layers(params: DecovParams, activations: dict[str, torch.Tensor]) -> 
         return [names[-2]]
     for name in params.layers:
         if name not in activations:
-            close = difflib.get_close_matches(name, names, n=3)
-            hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-            raise KeyError(f"decov: unknown layer {name!r} in params layers{hint} (layers: {', '.join(names)})")
+            raise UnknownNameError("decov layer (params layers)", name, names)
     return list(params.layers)
 
 

@@ -11,7 +11,7 @@ a minimum spanning tree (MST). Raising those deaths lowers the correlations of
 the most correlated pairs of neurons, those that hold the neuron cloud together.
 
 Differentiability: the MST is found without autograd (numpy Prim on a detached
-copy, :func:`measures.persistence.h0.mst_edges`), then the deaths are read back
+copy, :func:`functional.persistence.h0.mst_edges`), then the deaths are read back
 from torch, ``D[i, j]`` for each tree edge, so the gradient flows to the
 activations. Where the MST is unique (no ties), the deaths are locally a
 selection of entries of ``D`` and this is their exact gradient.
@@ -33,7 +33,7 @@ from __future__ import annotations
 import torch
 from pydantic import Field
 
-from measures.persistence.h0 import mst_edges
+from functional.persistence.h0 import mst_edges
 from models.regularisers import RegulariserParams, register_regulariser
 from models.regularisers.correlation import _distance_pairs, normalised_columns, select_neurons
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import measures.activation_persistence as ap
 from measures.activation_persistence import ActivationPersistenceParams, activation_persistence
-from measures.persistence.summaries import STATISTICS, summary_statistics
+from functional.persistence.summaries import STATISTICS, summary_statistics
 from measures.registry import get_measure
 
 

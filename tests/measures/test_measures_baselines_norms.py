@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from measures.baselines._folding import fold_batch_norm, layer_weights, network_weights
+from functional.batchnorm_folding import fold_batch_norm, layer_weights, network_weights
 from measures.baselines.margin import MarginParams, output_margin, output_margins, percentile_margin
 from measures.baselines.norms import NormParams, norm_measures
 from measures.registry import get_measure

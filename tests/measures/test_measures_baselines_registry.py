@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from measures.baselines._folding import fold_batch_norm
+from functional.batchnorm_folding import fold_batch_norm
 from measures.providers import Providers
 from measures.registry import get_measure
 from models.architectures import build_model, get_model, list_models

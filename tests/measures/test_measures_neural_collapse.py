@@ -7,7 +7,7 @@ import pydantic
 import pytest
 from sklearn.neighbors import NearestCentroid
 
-import measures.collapse_metrics as cm
+import functional.collapse as cm
 from measures.neural_collapse import NeuralCollapseParams, neural_collapse
 from measures.registry import get_measure
 

@@ -8,7 +8,7 @@ import torch
 from sklearn.metrics import davies_bouldin_score
 from torch import nn
 
-from measures.pgdl._network import forward_to, resolve_layer
+from functional.network import forward_to, resolve_layer
 from measures.pgdl.interpex import InterpexParams, interpex, round_indices
 from measures.pgdl.labelwise_mixup import class_groups, labelwise_mixup_accuracy, pair_mixes
 from measures.registry import get_measure

@@ -3,7 +3,7 @@
 References: the closed forms of each statistic on a chosen spectrum (written out below, with the
 GenProb definitions: S = sum sigma_i / (N sigma_1), N = min(m, n); SQ = arctan2(S, 1 - 1/C)),
 numpy's SVD of hand-unfolded conv kernels, scipy.stats.gmean and numpy.average for the
-aggregations, and measures.evbmf (tested on its own) for the EVBMF preprocessing.
+aggregations, and functional.evbmf (tested on its own) for the EVBMF preprocessing.
 """
 
 import math
@@ -13,9 +13,9 @@ import pydantic
 import pytest
 from scipy import stats
 
-from measures.evbmf import evbmf
+from functional.evbmf import evbmf
 from measures.registry import get_measure
-from measures.spectral_metrics import aggregate
+from functional.spectra import aggregate
 from measures.weight_spectrum import WeightSpectrumParams, unfold, weight_spectrum
 
 OUTPUT = WeightSpectrumParams(conv_unfolding="output")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from measures.persistence.h0 import mst_edges
+from functional.persistence.h0 import mst_edges
 from models.regularisers.correlation import correlation_distance, correlation_distance_pairs
 from models.regularisers.topological import correlation_h0_deaths, h0_deaths
 

@@ -9,7 +9,7 @@ import torch
 
 import models.regularisers.decorrelation  # noqa: F401  (registers decorrelation, decov)
 import models.regularisers.topological  # noqa: F401  (registers topological_t1, topological_t2)
-from measures.persistence.h0 import mst_edges
+from functional.persistence.h0 import mst_edges
 from models.regularisers import RegulariserParams, get_regulariser, list_regularisers
 from models.regularisers.correlation import correlation_distance, correlation_matrix, select_neurons
 from models.regularisers.topological import h0_deaths

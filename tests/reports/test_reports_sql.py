@@ -88,9 +88,9 @@ def test_unknown_names_suggest_the_closest(tmp_path):
     project = _project(tmp_path, final_gaps="SELECT 1 AS x",
                        a="SELECT * FROM {{ ref('finl_gaps') }}",
                        b="SELECT * FROM {{ source('metric') }}")
-    with pytest.raises(SqlTemplateError, match="Did you mean 'final_gaps'"):
+    with pytest.raises(SqlTemplateError, match="did you mean 'final_gaps'"):
         project.render("a")
-    with pytest.raises(SqlTemplateError, match="Did you mean 'metrics'"):
+    with pytest.raises(SqlTemplateError, match="did you mean 'metrics'"):
         project.render("b")
     with pytest.raises(SqlTemplateError, match="Unknown SQL model 'fnal_gaps'.*final_gaps"):
         project.render("fnal_gaps")

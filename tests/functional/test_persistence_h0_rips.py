@@ -6,9 +6,9 @@ import pytest
 from scipy.cluster.hierarchy import linkage
 from scipy.spatial.distance import pdist, squareform
 
-from measures.persistence.distance import correlation_distance
-from measures.persistence.h0 import h0_diagram
-from measures.persistence.rips import rips_h1_diagram, rips_h1_diagrams
+from functional.persistence.distance import correlation_distance
+from functional.persistence.h0 import h0_diagram
+from functional.persistence.rips import rips_h1_diagram, rips_h1_diagrams
 
 
 def euclidean_with_duplicates(seed, n=30, dim=3, n_dup=4):

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 from gudhi.representations import BettiCurve, Landscape, PersistenceImage
 
-from measures.persistence.summaries import finite_pairs
+from functional.persistence.summaries import finite_pairs
 
 #: Sampled filtration range, in distance units (the correlation distance lies in [0, 1]).
 RANGE = (0.0, 1.0)

@@ -1,6 +1,6 @@
 """EVBMF against the closed forms of Nakajima et al. (JMLR 2013; NIPS 2012 / JMLR 2015).
 
-References used here, written independently of measures.evbmf:
+References used here, written independently of functional.evbmf:
 - tau_bar is the zero of Phi(tau) + Phi(tau / alpha), Phi(z) = log(z + 1) / z - 1/2, and equals
   2.5129 at alpha = 1 (the constant printed in the papers and their MATLAB code);
 - the EVB threshold lies above the Marchenko-Pastur edge sigma (sqrt(L) + sqrt(M));
@@ -15,7 +15,7 @@ import math
 import numpy as np
 import pytest
 
-from measures.evbmf import (
+from functional.evbmf import (
     estimate_noise_variance,
     evbmf,
     evbmf_free_energy,

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from gudhi.representations import ComplexPolynomial
 
-from measures.persistence.distance import correlation_distance, zero_variance_mask
-from measures.persistence.sampling import argmax_counts, draw_neurons, importance_probabilities
-from measures.persistence.summaries import (
+from functional.persistence.distance import correlation_distance, zero_variance_mask
+from functional.persistence.sampling import argmax_counts, draw_neurons, importance_probabilities
+from functional.persistence.summaries import (
     EXTRA_STATISTICS,
     STATISTICS,
     complex_polynomial_t,

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from gudhi.representations import BettiCurve, Landscape, PersistenceImage
 
-from measures.persistence.representations import (
+from functional.persistence.representations import (
     betti_curve,
     landscape,
     persistence_image,

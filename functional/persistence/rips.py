@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 from gudhi.sklearn.rips_persistence import RipsPersistence
 
-from measures.persistence.h0 import check_distance_matrix
+from functional.persistence.h0 import check_distance_matrix
 
 
 def _prepare(D: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.sparse.linalg import svds
 
-from measures.collapse_metrics import cdnv, class_means_and_variances, effective_depth, nc1, ncc_predict
+from functional.collapse import cdnv, class_means_and_variances, effective_depth, nc1, ncc_predict
 from measures.neural_collapse import NeuralCollapseParams, neural_collapse
 
 
