@@ -123,7 +123,11 @@ def nc1(H: np.ndarray, y_idx: np.ndarray, means: np.ndarray,
     ``sum_k ||R v_k||^2 / (n s_k^2)`` with ``R`` the residuals ``h_i - mu_{y_i}``:
     ``O(n_samples * n_neurons * C)`` work and no ``(n_neurons, n_neurons)`` matrix.
     Singular values below ``s_max * max(C, n_neurons) * eps`` count as zero
-    (NumPy's ``matrix_rank`` tolerance), as ``pinv`` would drop them.
+    (NumPy's ``matrix_rank`` tolerance), as ``pinv`` would drop them, with
+    ``eps`` the machine precision of ``H``'s dtype: class means of float32
+    embeddings are exact only to float32 rounding, so a layer whose rank is
+    below ``C - 1`` has rounding-level singular values that float64's ``eps``
+    would count as rank (and whose inverse squares would dominate the trace).
 
     Parameters
     ----------
@@ -152,7 +156,8 @@ def nc1(H: np.ndarray, y_idx: np.ndarray, means: np.ndarray,
     _, s, vt = np.linalg.svd((means - mu_g) / np.sqrt(k), full_matrices=False)
     if s[0] == 0.0:
         return None
-    rank = min(int(np.sum(s > s[0] * max(k, d) * np.finfo(np.float64).eps)), k - 1)
+    eps = np.finfo(H.dtype if np.issubdtype(H.dtype, np.floating) else np.float64).eps
+    rank = min(int(np.sum(s > s[0] * max(k, d) * eps)), k - 1)
     s, vt = s[:rank], vt[:rank]
     projected = np.zeros((n, rank))  # R V, shape (n_samples, rank)
     for sl in _blocks(n, d):

@@ -14,6 +14,7 @@ from functional.persistence.representations import representation_statistics
 from functional.persistence.rips import rips_h1_diagrams
 from functional.persistence.sampling import argmax_counts, draw_neurons, importance_probabilities
 from functional.persistence.summaries import extra_statistics, summary_statistics
+from core.catalog import Statistic
 from measures.registry import Diagram, MeasureParams, MeasureResult, register_measure
 
 #: Most threads used for the H1 diagrams (each needs 5 to 9 GB at 3000 neurons).
@@ -155,8 +156,18 @@ def _summaries(pairs: np.ndarray, params: ActivationPersistenceParams) -> dict[s
     return out
 
 
+#: Ballester et al. 2023's headline persistence summaries (H0 and H1), the report family's predictors.
+PERSISTENCE_HEADLINE = ("h0_std_death", "h0_mean_death", "h1_std_birth",
+                        "h1_std_death", "h1_mean_birth", "h1_mean_death")
+
+DECLARED_STATISTICS = (
+    *(Statistic(name, None, families=("activation_persistence",)) for name in PERSISTENCE_HEADLINE),
+    Statistic("h[0-9]_*", None),  # every summary and vectorisation, per homology dimension
+)
+
+
 @register_measure(providers=("activations",), params=ActivationPersistenceParams, version=2,
-                  paper="Ballester et al. 2023, Predicting the generalization gap in neural "
+                  statistics=DECLARED_STATISTICS, paper="Ballester et al. 2023, Predicting the generalization gap in neural "
                         "networks using topological data analysis")
 def activation_persistence(params: ActivationPersistenceParams, *, activations: dict) -> MeasureResult:
     """Persistence diagrams of the correlation distance between sampled neurons.

@@ -8,6 +8,7 @@ import numpy as np
 from pydantic import Field
 
 from functional.collapse import cdnv, class_means_and_variances, effective_depth, nc1, ncc_predict
+from core.catalog import Statistic
 from measures.registry import MeasureParams, MeasureResult, register_measure
 
 
@@ -41,7 +42,21 @@ def _hidden(names: list[str]) -> list[str]:
     return names[:names.index("output")] if "output" in names else names
 
 
-@register_measure(providers=("preactivations", "labels"), params=NeuralCollapseParams, version=2,
+DECLARED_STATISTICS = (
+    Statistic("cdnv_last_hidden", False, families=("neural_collapse",)),
+    Statistic("ncc_accuracy_train_last_hidden", True, families=("neural_collapse",)),
+    Statistic("ncc_accuracy_test_last_hidden", True, families=("neural_collapse",)),
+    Statistic("nc1_last_hidden", False),
+    Statistic("effective_depth", False),  # Galanti et al. 2023: a smaller effective depth, a tighter bound
+    Statistic("cdnv", False, "layer"),
+    Statistic("nc1", False, "layer"),
+    Statistic("ncc_accuracy_train", True, "layer"),
+    Statistic("ncc_accuracy_test", True, "layer"),
+)
+
+
+@register_measure(providers=("preactivations", "labels"), params=NeuralCollapseParams, version=3,
+                  statistics=DECLARED_STATISTICS, permutation_invariant=True,
                   paper="Galanti et al. TMLR 2023, Comparative generalization bounds for deep neural networks; "
                         "Papyan et al. PNAS 2020, Prevalence of neural collapse")
 def neural_collapse(params: NeuralCollapseParams, *, preactivations: dict, labels: dict) -> MeasureResult:

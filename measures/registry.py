@@ -2,15 +2,17 @@
 
 A measure declares the *providers* it needs (a closed vocabulary, see
 :data:`PROVIDERS`), a frozen pydantic model of its parameters, a ``version``
-(bumping it marks stored rows stale) and, where the measure has a sign,
-``higher_is_better`` (``True`` when larger values predict *better*
-generalization, i.e. a smaller generalization gap).
+(bumping it marks stored rows stale) and the *statistics* it writes
+(:class:`core.catalog.Statistic`: name or pattern, scope, report families and,
+where it has a sign, ``higher_is_better``: ``True`` when larger values predict
+*better* generalization, i.e. a smaller generalization gap).
 
 The runner computes each provider once per run and checkpoint and calls every
 measure with the providers it asked for as keyword arguments::
 
     @register_measure(providers=("weights",), params=WeightSpectrumParams,
-                      version=1, paper="Jaegerman et al. 2021")
+                      version=1, paper="Jaegerman et al. 2021",
+                      statistics=(Statistic("mean_stable_rank", families=("weight_spectrum",)), ...))
     def weight_spectrum(params, *, weights):
         ...
         return MeasureResult(rows=[("fc1", "stable_rank", 3.2), ...])
@@ -24,6 +26,7 @@ from typing import Any, Callable
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+from core.catalog import Statistic
 from core.registry import Registry
 
 #: Providers a measure may ask for. Each is computed once per run and checkpoint.
@@ -109,7 +112,14 @@ class Measure:
     providers: tuple[str, ...]
     version: int
     paper: str
-    higher_is_better: bool | None = None
+    statistics: tuple[Statistic, ...] = ()
+    permutation_invariant: bool = False
+
+    @property
+    def higher_is_better(self) -> bool | None:
+        """The sign shared by every declared statistic, or None when they differ or have none."""
+        signs = {s.higher_is_better for s in self.statistics}
+        return signs.pop() if len(signs) == 1 else None
 
     @property
     def summary(self) -> str:
@@ -131,15 +141,36 @@ def register_measure(
     params: type[MeasureParams],
     version: int,
     paper: str,
-    higher_is_better: bool | None = None,
+    statistics: tuple[Statistic, ...],
+    permutation_invariant: bool = False,
     name: str | None = None,
 ) -> Callable[[Callable[..., MeasureResult]], Callable[..., MeasureResult]]:
     """Register a measure function under its name (or ``name``).
 
+    Parameters
+    ----------
+    providers : tuple of str
+        The inputs the measure is called with, from :data:`PROVIDERS`.
+    params : type of MeasureParams
+        Its frozen parameter model (the manifest entry's keys).
+    version : int
+        Bumping it marks stored rows stale.
+    paper : str
+        The paper (and equation) it implements.
+    statistics : tuple of Statistic
+        Every statistic it writes (exact names or patterns), with its sign,
+        scope and report families; a row matching none breaks its contract.
+    permutation_invariant : bool
+        True when relabelling the hidden units of a layer (permuting a layer's
+        output neurons and the next layer's inputs: the same function) leaves
+        every value unchanged; the contract tests check it.
+    name : str, optional
+        Registered name; default the function's name.
+
     Raises
     ------
     ValueError
-        If a provider is not in :data:`PROVIDERS` or the name is taken.
+        If a provider is not in :data:`PROVIDERS`, no statistic is declared, or the name is taken.
     """
 
     def decorator(fn: Callable[..., MeasureResult]) -> Callable[..., MeasureResult]:
@@ -147,7 +178,10 @@ def register_measure(
         unknown = [p for p in providers if p not in PROVIDERS]
         if unknown:
             raise ValueError(f"measure {key!r} asks for unknown providers {unknown}; known: {PROVIDERS}")
-        MEASURES.add(key, Measure(key, fn, params, tuple(providers), version, paper, higher_is_better))
+        if not statistics:
+            raise ValueError(f"measure {key!r} declares no statistics; list what it writes in statistics=(...)")
+        MEASURES.add(key, Measure(key, fn, params, tuple(providers), version, paper, tuple(statistics),
+                                  permutation_invariant))
         return fn
 
     return decorator

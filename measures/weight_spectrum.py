@@ -8,6 +8,7 @@ import numpy as np
 from pydantic import field_validator
 
 from functional.evbmf import evbmf_singular_values
+from core.catalog import Statistic
 from measures.registry import MeasureParams, MeasureResult, register_measure
 from functional.spectra import AGGREGATION_PREFIX, STATISTICS, aggregate, spectrum_statistics
 
@@ -87,7 +88,19 @@ def matrix_statistics(W2: np.ndarray, preprocessing: str = "none") -> dict[str, 
     return spectrum_statistics(s, s.size, tol=float(s[0]) * max(W2.shape) * np.finfo(np.float64).eps)
 
 
+DECLARED_STATISTICS = (
+    *(Statistic(f"mean_{s}", False, families=("weight_spectrum",)) for s in ("frobenius_norm", "spectral_norm")),
+    *(Statistic(f"mean_{s}", None, families=("weight_spectrum",))
+      for s in ("stable_rank", "effective_rank", "condition_number", "stable_quality")),
+    *(Statistic(f"log_prod_{s}", False, families=("weight_spectrum",)) for s in ("spectral_norm", "frobenius_norm")),
+    Statistic("*frobenius_norm", False, "both"),  # Jiang et al. 2020: larger norms, larger gap
+    Statistic("*spectral_norm", False, "both"),
+    Statistic("*", None, "both"),  # ranks, entropies, condition numbers, qualities: no single sign
+)
+
+
 @register_measure(providers=("weights",), params=WeightSpectrumParams, version=2,
+                  statistics=DECLARED_STATISTICS, permutation_invariant=True,
                   paper="Jaegerman et al. ICMLA 2021, In search of probeable generalization measures")
 def weight_spectrum(params: WeightSpectrumParams, *, weights: dict) -> MeasureResult:
     """Singular-value statistics of every layer's weight (Jaegerman et al. 2021).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
+from core.catalog import Statistic
 from measures.registry import MeasureParams, MeasureResult, register_measure
 
 PAPER = "Jiang et al. ICLR 2020, Fantastic generalization measures and where to find them"
@@ -91,7 +92,14 @@ def split_pair(logits: dict, labels: dict, split: str, measure: str) -> tuple[np
     return logits[split], labels[split]
 
 
-@register_measure(providers=("logits", "labels"), params=MarginParams, version=1, paper=PAPER)
+DECLARED_STATISTICS = (
+    Statistic("inverse_margin", False, families=("jiang_margin_path_norm",)),
+    Statistic("margin", True),
+)
+
+
+@register_measure(providers=("logits", "labels"), params=MarginParams, version=1, statistics=DECLARED_STATISTICS, permutation_invariant=True,
+                  paper=PAPER)
 def output_margin(params: MarginParams, *, logits: dict, labels: dict) -> MeasureResult:
     """Output margin gamma and inverse margin 1 / gamma^2 (Jiang et al. 2020, Appendix C, Eq. 22).
 

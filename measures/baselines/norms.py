@@ -13,6 +13,7 @@ from pydantic import Field
 
 from functional.batchnorm_folding import network_weights
 from measures.baselines.margin import PAPER, percentile_margin, split_pair
+from core.catalog import Statistic
 from measures.registry import MeasureParams, MeasureResult, register_measure
 
 
@@ -88,8 +89,17 @@ def norm_rows(weights: dict, init: dict, gamma: float, n_params: int) -> dict[st
     return out
 
 
+DECLARED_STATISTICS = (
+    *(Statistic(name, False, families=("jiang_norms",))
+      for name in ("log_prod_of_spec", "log_prod_of_fro", "log_sum_of_spec", "log_sum_of_fro", "fro_over_spec",
+                   "frobenius_distance", "dist_spec_init", "param_norm")),
+    Statistic("*", False),  # the other complexity measures of Appendix C: larger, larger gap
+)
+
+
 @register_measure(providers=("model", "init_weights", "logits", "labels"), params=NormParams, version=1,
-                  paper=PAPER, higher_is_better=False)
+                  statistics=DECLARED_STATISTICS, permutation_invariant=True,
+                  paper=PAPER)
 def norm_measures(params: NormParams, *, model, init_weights: dict, logits: dict, labels: dict) -> MeasureResult:
     """Norm-based complexity measures of Jiang et al. 2020 (Appendix C, Eqs. 20, 29-42).
 

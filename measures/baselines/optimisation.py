@@ -6,6 +6,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from measures.baselines.margin import PAPER
+from core.catalog import Statistic
 from measures.registry import MeasureParams, MeasureResult, register_measure
 
 
@@ -53,7 +54,16 @@ def first_epoch_below(epochs: np.ndarray, loss: np.ndarray, level: float) -> flo
     return float(epochs[hit[0]]) if hit.size else float("nan")
 
 
-@register_measure(providers=("history",), params=StepsToLossParams, version=1, paper=PAPER)
+DECLARED_STATISTICS = (
+    Statistic("epochs_to_loss_0.1", None, families=("jiang_optimisation",)),
+    Statistic("epochs_to_loss_*", None),
+    Statistic("epochs_from_loss_*", None),
+    Statistic("reached_loss_*", None),
+)
+
+
+@register_measure(providers=("history",), params=StepsToLossParams, version=1, statistics=DECLARED_STATISTICS, permutation_invariant=True,
+                  paper=PAPER)
 def steps_to_loss(params: StepsToLossParams, *, history: dict) -> MeasureResult:
     """Epochs to reach a training cross-entropy of 0.1, and from 0.1 to 0.01 (Jiang et al. 2020, Appendix C).
 

@@ -27,6 +27,7 @@ from pydantic import Field
 from functional.batchnorm_folding import fold_batch_norm, network_weights
 from measures.baselines.margin import PAPER
 from functional.network import evaluating, predict, split_inputs, split_labels
+from core.catalog import Statistic
 from measures.registry import MeasureParams, MeasureResult, register_measure
 
 
@@ -163,8 +164,11 @@ def pac_bayes_magnitude_bounds(w: np.ndarray, w0: np.ndarray, sigma: float, eps:
     return out
 
 
+PAC_BAYES_STATISTICS = tuple(Statistic(f"pacbayes_{s}", False, families=("jiang_pac_bayes",)) for s in ("init", "orig", "flatness"))
+
+
 @register_measure(providers=("model", "init_weights", "inputs", "labels", "data"), params=PacBayesParams,
-                  version=1, paper=PAPER, higher_is_better=False)
+                  version=1, statistics=PAC_BAYES_STATISTICS, paper=PAPER)
 def pac_bayes(params: PacBayesParams, *, model, init_weights: dict, inputs: dict, labels: dict,
               data) -> MeasureResult:
     """PAC-Bayes bounds and flatness, isotropic noise (Jiang et al. 2020, Appendix C, Eqs. 48, 49, 53).
@@ -201,8 +205,11 @@ def pac_bayes(params: PacBayesParams, *, model, init_weights: dict, inputs: dict
     return result
 
 
+PAC_BAYES_MAGNITUDE_STATISTICS = tuple(Statistic(f"pacbayes_mag_{s}", False, families=("jiang_pac_bayes_magnitude",)) for s in ("init", "orig", "flatness"))
+
+
 @register_measure(providers=("model", "init_weights", "inputs", "labels", "data"), params=PacBayesParams,
-                  version=1, paper=PAPER, higher_is_better=False)
+                  version=1, statistics=PAC_BAYES_MAGNITUDE_STATISTICS, paper=PAPER)
 def pac_bayes_magnitude(params: PacBayesParams, *, model, init_weights: dict, inputs: dict, labels: dict,
                         data) -> MeasureResult:
     """Magnitude-aware PAC-Bayes bounds and flatness (Jiang et al. 2020, Appendix C, Eqs. 56, 57, 61).

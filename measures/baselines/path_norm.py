@@ -7,6 +7,7 @@ from pydantic import Field
 
 from functional.batchnorm_folding import fold_batch_norm
 from measures.baselines.margin import PAPER, percentile_margin, split_pair
+from core.catalog import Statistic
 from measures.registry import MeasureParams, MeasureResult, register_measure
 
 
@@ -53,8 +54,15 @@ def path_norm(model, input_shape: tuple[int, ...]) -> float:
     return float(folded(x).sum())
 
 
+DECLARED_STATISTICS = (
+    Statistic("path_norm", False, families=("jiang_margin_path_norm",)),
+    Statistic("path_norm_over_margin", False, families=("jiang_margin_path_norm",)),
+)
+
+
 @register_measure(providers=("model", "data", "logits", "labels"), params=PathNormParams, version=1,
-                  paper=PAPER, higher_is_better=False)
+                  statistics=DECLARED_STATISTICS, permutation_invariant=True,
+                  paper=PAPER)
 def path_norm_measures(params: PathNormParams, *, model, data, logits: dict, labels: dict) -> MeasureResult:
     """Path norm and path norm over margin (Jiang et al. 2020, Appendix C, Eqs. 43-44).
 

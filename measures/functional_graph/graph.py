@@ -73,6 +73,11 @@ def sample_nodes(rng: np.random.Generator, n_nodes: int, cap: int) -> np.ndarray
     return np.sort(rng.choice(n_nodes, size=cap, replace=False))
 
 
+#: Persistence (distance units) at or below which a pair counts as zero-length: rounding of float64
+#: correlations, far below any distance between distinct correlation values of real activations.
+ZERO_LENGTH = 1e-12
+
+
 def clique_persistence(X: np.ndarray, dims: Sequence[int], max_distance: float) -> dict[int, np.ndarray]:
     """Persistence diagrams of the clique complex of the correlation graph of ``X``.
 
@@ -111,4 +116,10 @@ def clique_persistence(X: np.ndarray, dims: Sequence[int], max_distance: float) 
     engine = RipsPersistence(homology_dimensions=list(dims), threshold=max_distance,
                              input_type="full distance matrix", homology_coeff_field=2, n_jobs=1)
     diagrams = engine.fit_transform([D])[0]
-    return {k: np.asarray(p, dtype=np.float64).reshape(-1, 2) for k, p in zip(dims, diagrams)}
+    out = {}
+    for k, p in zip(dims, diagrams):
+        p = np.asarray(p, dtype=np.float64).reshape(-1, 2)
+        # Pairs born and killed at one filtration value that rounding of the correlations split by
+        # a few ulps (a cycle born at 0.5 and filled at 0.5 + 1e-16) are zero-length pairs too.
+        out[k] = p[~(p[:, 1] - p[:, 0] <= ZERO_LENGTH)]
+    return out

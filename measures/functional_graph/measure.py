@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from measures.functional_graph.betti import betti_summaries, keep_persistent
 from measures.functional_graph.graph import clique_persistence, layer_nodes, log_softmax, sample_nodes
+from core.catalog import Statistic
 from measures.registry import Diagram, MeasureParams, MeasureResult, register_measure
 
 
@@ -108,8 +109,16 @@ def _layers(activations: dict, weights: dict, params: FunctionalGraphParams) -> 
     return out
 
 
-@register_measure(providers=("activations", "weights"), params=FunctionalGraphParams, version=1,
-                  paper="Corneanu et al. CVPR 2019, What does it mean to learn in deep networks?; "
+DECLARED_STATISTICS = (
+    Statistic("h1_life", None, families=("functional_graph",)),
+    Statistic("h1_midlife", None, families=("functional_graph",)),
+    Statistic("h[0-9]_*", None, "both"),
+    Statistic("n_nodes", None, "both"),
+)
+
+
+@register_measure(providers=("activations", "weights"), params=FunctionalGraphParams, version=2,
+                  statistics=DECLARED_STATISTICS, paper="Corneanu et al. CVPR 2019, What does it mean to learn in deep networks?; "
                         "Corneanu et al. CVPR 2020, Computing the testing error without a testing set")
 def functional_graph(params: FunctionalGraphParams, *, activations: dict, weights: dict) -> MeasureResult:
     """Persistent homology of the functional graph of a network (Corneanu et al. 2019, 2020).

@@ -10,6 +10,7 @@ from pydantic import Field
 from measures.perturbation.curves import INPUT, PERTURBATIONS, perturbation_response_curve
 from measures.perturbation.scores import check_curve, gi_score, pal_score
 from functional.network import block_names, split_inputs, split_labels
+from core.catalog import Statistic
 from measures.registry import MeasureParams, MeasureResult, register_measure
 
 Perturbation = Literal["interclass_mixup", "intraclass_mixup", "gaussian_noise"]
@@ -32,8 +33,15 @@ class PerturbationResponseParams(MeasureParams):
     seed: int = 0
 
 
+DECLARED_STATISTICS = (
+    *(Statistic(f"{score}_{kind}", False, families=("perturbation_response",))
+      for kind in ("interclass_mixup", "intraclass_mixup") for score in ("gi_score", "pal_score")),
+    *(Statistic(f"{score}_*", False, "both") for score in ("gi_score", "pal_score", "accuracy_drop")),
+)
+
+
 @register_measure(providers=("model", "inputs", "labels"), params=PerturbationResponseParams, version=1,
-                  higher_is_better=False,
+                  statistics=DECLARED_STATISTICS, permutation_invariant=True,
                   paper="Schiff, Quanz, Das and Chen 2021, Predicting deep neural network generalization with "
                         "perturbation response curves (NeurIPS 2021)")
 def perturbation_response(params: PerturbationResponseParams, *, model, inputs: dict,

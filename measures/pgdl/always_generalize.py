@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 
 from measures.pgdl import augmentations as aug
 from functional.network import predict, split_inputs
+from core.catalog import Statistic
 from measures.registry import MeasureParams, MeasureResult, register_measure
 
 #: The augmentations in the submission's order.
@@ -85,7 +86,14 @@ def _augmented(x: torch.Tensor, rng: np.random.Generator, params: AlwaysGenerali
             aug.random_erase(x, rng)]
 
 
-@register_measure(providers=("model", "inputs"), params=AlwaysGeneralizeParams, version=1, higher_is_better=False,
+DECLARED_STATISTICS = (
+    Statistic("augmentation_penalty", False, families=("pgdl_winners",)),
+    Statistic("flip_rate_*", False),
+)
+
+
+@register_measure(providers=("model", "inputs"), params=AlwaysGeneralizeParams, version=1,
+                  statistics=DECLARED_STATISTICS, permutation_invariant=True,
                   paper="Aithal, Kashyap and Subramanyam 2021, Robustness to augmentations as a generalization "
                         "metric (PGDL runner-up, team Always Generalize)")
 def always_generalize(params: AlwaysGeneralizeParams, *, model, inputs: dict) -> MeasureResult:

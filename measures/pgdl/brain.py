@@ -8,6 +8,7 @@ from pydantic import Field
 
 from functional.network import forward_to, predict, resolve_layer, split_inputs, split_labels
 from measures.pgdl.latent_graph import Laplacian, Similarity, knn_adjacency, label_variation, similarity_matrix
+from core.catalog import Statistic
 from measures.registry import MeasureParams, MeasureResult, register_measure
 
 #: Vertices per graph in the submission (its per-class count is this over the number of classes).
@@ -64,7 +65,11 @@ def balanced_draw(y: np.ndarray, n_classes: int, per_class: int, rng: np.random.
     return np.concatenate(parts)
 
 
-@register_measure(providers=("model", "inputs", "labels"), params=BrainParams, version=2, higher_is_better=False,
+DECLARED_STATISTICS = (Statistic("label_variation", False, families=("pgdl_winners",)),)
+
+
+@register_measure(providers=("model", "inputs", "labels"), params=BrainParams, version=2,
+                  statistics=DECLARED_STATISTICS, permutation_invariant=True,
                   paper="Lassance et al. 2020, Ranking deep learning generalization using label variation in "
                         "latent geometry graphs (PGDL third, team BrAIn)")
 def brain(params: BrainParams, *, model, inputs: dict, labels: dict) -> MeasureResult:

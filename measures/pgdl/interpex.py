@@ -9,6 +9,7 @@ from pydantic import Field
 from functional.network import forward_to, resolve_layer, split_inputs, split_labels
 from measures.pgdl.davies_bouldin import davies_bouldin_index, pooled_features
 from measures.pgdl.labelwise_mixup import labelwise_mixup_accuracy
+from core.catalog import Statistic
 from measures.registry import MeasureParams, MeasureResult, register_measure
 
 #: Inputs per forward pass when reading the layer's representation.
@@ -47,8 +48,15 @@ def _features(model, x: torch.Tensor, layer: str, pool: int) -> np.ndarray:
                            for i in range(0, len(x), CHUNK)])
 
 
+DECLARED_STATISTICS = (
+    Statistic("db_times_mixup_error", False, families=("pgdl_winners",)),
+    Statistic("labelwise_mixup_error", False),
+    Statistic("davies_bouldin", False, "layer"),
+)
+
+
 @register_measure(providers=("model", "inputs", "labels"), params=InterpexParams, version=1,
-                  higher_is_better=False,
+                  statistics=DECLARED_STATISTICS, permutation_invariant=True,
                   paper="Natekar and Sharma 2020, Representation based complexity measures for predicting "
                         "generalization in deep learning (PGDL winner, team Interpex)")
 def interpex(params: InterpexParams, *, model, inputs: dict, labels: dict) -> MeasureResult:

@@ -155,3 +155,23 @@ def test_invariant_to_neuron_order(seed, k, perm_seed):
     permuted = {name: h[:, rng.permutation(h.shape[1])] for name, h in layers.items()}
     test_rows = np.arange(0, y.size, 2)
     assert_same_rows(measure(layers, y, test_rows), measure(permuted, y, test_rows))
+
+
+def _low_rank_logits(dtype):
+    """Logits of a 10-class linear read-out of an 8-unit hidden layer: rank 8 < C - 1 = 9."""
+    rng = np.random.default_rng(3)
+    y = np.repeat(np.arange(10), 60)
+    hidden = np.maximum(rng.normal(size=(600, 8)) + 2.0 * rng.normal(size=(10, 8))[y], 0.0)
+    W, b = rng.normal(size=(10, 8)), rng.normal(size=10)
+    return (hidden.astype(dtype) @ W.astype(dtype).T + b.astype(dtype)), y
+
+
+def test_nc1_of_float32_low_rank_layer_equals_float64_reference():
+    # Between-class scatter of rank 8 < C - 1: float32 rounding leaves a 9th singular value near 1e-7
+    # relative, which a float64 rank cut-off counted as rank (NC1 blew up to tens or hundreds).
+    H64, y = _low_rank_logits(np.float64)
+    H32, _ = _low_rank_logits(np.float32)
+    ref = nc1(H64, y, class_means_and_variances(H64, y, 10)[0])
+    assert ref == pytest.approx(nc1_by_pinv(H64, y), rel=1e-8)  # independent: dense (d, d) pseudo-inverse
+    got = nc1(H32, y, class_means_and_variances(H32, y, 10)[0])
+    assert got == pytest.approx(ref, rel=1e-4)

@@ -162,4 +162,4 @@ def test_errors():
     with pytest.raises(pydantic.ValidationError, match="nc1_global_mean"):
         NeuralCollapseParams(nc1_global_mean="median")
     spec = get_measure("neural_collapse")
-    assert spec.providers == ("preactivations", "labels") and spec.version == 2
+    assert spec.providers == ("preactivations", "labels") and spec.version == 3
