@@ -157,16 +157,27 @@ def apply(manifest: str, store: str | None, workers: int | None) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write the result to this file (required for parquet).")
 def sql(manifest: str, query: str, store: str | None, fmt: str, output: str | None) -> None:
-    """Run a read-only SQL QUERY over the store (tables: runs, metrics, measures, diagrams, gaps, timings)."""
+    """Run a read-only SQL QUERY over the store (tables: runs, metrics, measures, diagrams, gaps, timings).
+
+    Only statements that read run (SELECT, WITH, FROM, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN of a SELECT);
+    COPY, EXPORT, ATTACH, CREATE, INSERT, SET, INSTALL and LOAD are refused. A query may read other files
+    (read_parquet, read_csv); relative paths are resolved against the store directory.
+    """
     import duckdb
+
+    from runner.readonly import ReadOnlyError, check_read_only, lock
 
     m = _load(manifest)
     try:
+        statements = check_read_only(query)
         con = _store(m, store).connect(read_only=True)
-        df = con.sql(query).pl()
-    except FileNotFoundError as exc:
+        lock(con)
+        for statement in statements[:-1]:
+            con.execute(statement)
+        df = con.sql(statements[-1]).pl()
+    except (FileNotFoundError, ReadOnlyError) as exc:
         err_console.print(str(exc), markup=False)
-        sys.exit(1)
+        sys.exit(1 if isinstance(exc, FileNotFoundError) else 2)
     except duckdb.Error as exc:
         err_console.print(f"SQL error: {exc}", markup=False)
         sys.exit(1)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -141,22 +142,34 @@ class Store:
 
         if read_only:
             self.require()
-            return duckdb.connect(str(self.db_path), read_only=True)
+            con = duckdb.connect(str(self.db_path), read_only=True)
+            self._search_here(con)
+            return con
         self.root.mkdir(parents=True, exist_ok=True)
         con = _connect_writable(self.db_path)
+        self._search_here(con)
         self.refresh_views(con)
         return con
 
+    def _search_here(self, con) -> None:
+        """Resolve relative file paths (the views' shards) against the store root, wherever it now lives."""
+        con.execute(f"SET file_search_path = '{_sql_str(str(self.root.resolve()))}'")
+
     def refresh_views(self, con) -> None:
-        """(Re)create a view per core table over its Parquet shards, and the ``gaps`` view."""
-        empty_dir = self.root / "_empty"
+        """(Re)create a view per core table over its Parquet shards, and the ``gaps`` view.
+
+        Views name their files relative to the store root (``file_search_path``
+        is set to it on every connection), so a moved or copied store reads its
+        own files. Another DuckDB client opening ``genlab.duckdb`` runs
+        ``SET file_search_path = '<store>'`` first (or starts in the store).
+        """
         for name, pattern in GLOBS.items():
             if any(self.root.glob(pattern)):
-                source = str(self.root.resolve() / pattern)
+                source = pattern
             else:
-                source = str(empty_dir.resolve() / f"{name}.parquet")
-                if not Path(source).exists():
-                    write_atomic(to_table(name, []), Path(source))
+                source = f"_empty/{name}.parquet"
+                if not (self.root / source).exists():
+                    write_atomic(to_table(name, []), self.root / source)
             con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet("
                         f"'{_sql_str(source)}', union_by_name = true)")
         con.execute(GAPS_VIEW)
@@ -177,6 +190,8 @@ def _connect_writable(path: Path, attempts: int = 20, wait_s: float = 0.25):
         try:
             return duckdb.connect(str(path))
         except duckdb.IOException as exc:
+            if "not a valid duckdb database" in str(exc).lower():
+                return _rebuilt(path)
             if "lock" not in str(exc).lower():
                 raise
             if attempt == attempts - 1:
@@ -185,6 +200,25 @@ def _connect_writable(path: Path, attempts: int = 20, wait_s: float = 0.25):
                               "The Parquet files hold every result; nothing was lost.") from None
             time.sleep(wait_s)
     raise AssertionError("unreachable")
+
+
+def _rebuilt(path: Path):
+    """A fresh database in place of an unreadable one (a write cut short by a full disk).
+
+    The file holds only views over the Parquet shards (the source of truth) and
+    report tables that `runner report` rebuilds, so nothing is lost; the old
+    file is kept beside it as ``genlab.duckdb.unreadable-<time>`` for inspection.
+    """
+    import duckdb
+
+    aside = path.with_name(f"{path.name}.unreadable-{time.strftime('%Y%m%dT%H%M%S')}")
+    os.replace(path, aside)
+    for wal in (path.with_name(path.name + ".wal"),):
+        if wal.exists():
+            os.replace(wal, aside.with_name(aside.name + ".wal"))
+    print(f"warning: {path} was not a readable DuckDB file (a write cut short?); moved it to {aside.name} "
+          "and rebuilt the views from the Parquet files", file=sys.stderr)
+    return duckdb.connect(str(path))
 
 
 def _sql_str(s: str) -> str:

@@ -163,7 +163,7 @@ def test_sql_formats(applied, tmp_path):
     bad = cli("sql", manifest, "SELECT nope FROM runs", "--store", store, check=False)
     assert bad.returncode == 1 and "SQL error" in bad.stderr
     ro = cli("sql", manifest, "DROP VIEW runs", "--store", store, check=False)
-    assert ro.returncode == 1
+    assert ro.returncode == 2 and "DROP" in ro.stderr and "refuses" in ro.stderr
 
 
 def test_interrupted_apply_resumes_to_the_same_rows(applied, tmp_path):

@@ -35,3 +35,16 @@ def test_read_only_connection_needs_a_store(tmp_path):
 def test_to_table_fills_missing_columns_with_nulls():
     t = to_table("runs", [{"run_id": "x", "seed": 3}])
     assert t.column("status").to_pylist() == [None] and t.column("seed").to_pylist() == [3]
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00garbage" * 100])
+def test_an_unreadable_database_file_is_rebuilt_from_the_shards(tmp_path, content, capsys):
+    # A full disk can cut the DuckDB file short (0 bytes); it holds only views, so it is rebuilt.
+    store = Store(tmp_path)
+    store.run("abc").write("metrics", [{"run_id": "abc", "epoch": 1, "split": s, "loss": 1.0, "accuracy": a}
+                                       for s, a in (("train", 0.8), ("test", 0.5))])
+    store.db_path.write_bytes(content)
+    con = store.connect()
+    assert con.sql("SELECT round(gen_gap, 6) FROM gaps").fetchall() == [(0.3,)]
+    assert len(list(tmp_path.glob("genlab.duckdb.unreadable-*"))) == 1
+    assert "rebuilt the views" in capsys.readouterr().err
