@@ -105,6 +105,24 @@ def plan(manifest: str, store: str | None, verbose: bool) -> None:
     _print_plan(p, verbose)
 
 
+def _interrupt_on_sigterm() -> list:
+    """Handle SIGTERM (what a scheduler or `kill` sends) like Ctrl-C: workers stop, state is kept.
+
+    Returns a list that holds the signal number once SIGTERM has arrived.
+    """
+    import signal
+
+    seen: list = []
+
+    def handler(signum, frame):
+        seen.append(signum)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the coordinator at once
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+    return seen
+
+
 @main.command()
 @click.argument("manifest", type=click.Path(exists=True, dir_okay=False))
 @store_option
@@ -128,13 +146,14 @@ def apply(manifest: str, store: str | None, workers: int | None) -> None:
     ex = m.executor
     executor = LocalExecutor(workers or ex.workers, ex.runs_per_gpu, ex.threads_per_worker)
     console.print(f"\nApplying {len(p.tasks)} tasks on {executor.workers} workers ...")
+    terminated = _interrupt_on_sigterm()
     try:
         with ApplyProgress(console, len(p.tasks), p.labels) as progress:
             outcome = executor.run(p.tasks, progress)
     except KeyboardInterrupt:
         err_console.print("Interrupted: finished work is stored; run `runner apply` again to resume.")
         _refresh(st)
-        sys.exit(130)
+        sys.exit(143 if terminated else 130)
     _refresh(st)
     not_run = [t.run_id for t in p.tasks if t.run_id not in outcome.done and t.run_id not in outcome.failed]
     console.print(f"{len(outcome.done)} runs done, {len(outcome.failed)} failed, store: {st.root}")

@@ -4,8 +4,10 @@ Each worker process is pinned to one GPU through ``CUDA_VISIBLE_DEVICES``
 (``runs_per_gpu`` workers share a GPU), or uses ``threads_per_worker`` CPU
 threads when there is no GPU. Workers pull tasks from a queue and report
 progress events; a run that raises is recorded as failed and the others go on;
-a worker process that dies fails the run it held and is replaced. Ctrl-C stops
-the workers; the next ``apply`` resumes from what the store holds.
+a worker process that dies fails the run it held and is replaced. Ctrl-C or
+SIGTERM (what a scheduler sends) stops the workers before the coordinator
+exits; a coordinator killed outright takes its workers with it
+(:func:`die_with_parent`). The next ``apply`` resumes from what the store holds.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import multiprocessing as mp
 import os
 import queue
 import signal
+import threading
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -49,8 +53,38 @@ def _gpu_count() -> int:
         return 0
 
 
+def die_with_parent() -> None:
+    """End this process when the process that started it dies, however it dies (SIGKILL included).
+
+    Linux: ``prctl(PR_SET_PDEATHSIG, SIGKILL)``, so a killed ``runner apply`` never
+    leaves a worker writing behind its back. Elsewhere, and as a second guard, a
+    daemon thread checks twice a second that the parent is still the same process.
+    """
+    parent = os.getppid()
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name="genlab-parent-watch").start()
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _watch_parent(parent: int) -> None:
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
 def _worker_main(index: int, gpu: str | None, threads: int, tasks, events) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the coordinator handles Ctrl-C
+    die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the coordinator handles Ctrl-C and SIGTERM
     if gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = gpu
     from runner.worker import run_task
