@@ -227,13 +227,27 @@ def activation_persistence(params: ActivationPersistenceParams, *, activations: 
         components of :mod:`functional.persistence.representations` (e.g.
         ``h1_landscape_k1_007``, ``h1_betti_curve_012``,
         ``h1_persistence_image_b003_p017``). No single sign: the paper fits a
-        linear model on these.
+        linear model on these. Units: births, deaths, lives, midlives, their
+        standard deviations, pooling vectors and landscapes in distance units
+        (dimensionless, [0, 1]); ``persistent_entropy`` in nats; Betti curves
+        are counts; complex-polynomial coefficients are sums of products of
+        distances (dimensionless).
 
     Raises
     ------
     ValueError
-        If the train split or the chosen layers are missing, a layer has fewer
-        than ``samples`` rows, or activations are not finite.
+        If the train split is missing, ``layers`` leaves no layer, a layer is
+        not 2-D or has fewer than ``samples`` rows, activations are not finite,
+        or the chosen layers have no neurons.
+
+    References
+    ----------
+    Ballester, Arnal Clemente, Casacuberta, Madadi, Corneanu, Escalera, "Predicting the
+    generalization gap in neural networks using topological data analysis", Neurocomputing
+    (2024), arXiv 2203.12330: importance sampling of neurons, distance ``1 - |corr|``,
+    Vietoris-Rips H0/H1 diagrams and their summaries (steps 1-6 above).
+    Rucco et al. 2016 (persistent entropy); Bonis et al. 2016 (persistence pooling vector);
+    Di Fabio and Ferri 2015 (complex polynomials of type T).
     """
     layers = _pooled_layers(activations, params)
     n_total = sum(a.shape[1] for a in layers)

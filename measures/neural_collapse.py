@@ -101,16 +101,28 @@ def neural_collapse(params: NeuralCollapseParams, *, preactivations: dict, label
     labels : dict[str, ndarray of shape (n_samples,)]
         Integer labels per split, as trained on.
 
+    Returns
+    -------
+    MeasureResult
+        The ``rows`` above: per layer ``cdnv``, ``nc1`` (dimensionless, >= 0),
+        ``ncc_accuracy_train`` and ``ncc_accuracy_test`` (fractions in [0, 1],
+        dimensionless); on ``"all"`` the ``*_last_hidden`` copies and
+        ``effective_depth`` (units: layers, a 1-based count). No diagrams.
+
     Raises
     ------
     ValueError
         If the train split is missing, fewer than two classes are present,
-        shapes disagree with the labels, or embeddings are not finite.
+        an embedding is not 2-D or its rows disagree with the labels, or
+        embeddings are not finite.
 
     References
     ----------
-    Galanti, Galanti, Ben-Shaul 2023, TMLR (arXiv 2202.09028); Galanti,
-    Gyorgy, Hutter 2022, ICLR (the CDNV); Papyan, Han, Donoho 2020, PNAS 117(40).
+    Galanti, Galanti, Ben-Shaul, "Comparative generalization bounds for deep neural networks",
+    TMLR 2023 (arXiv 2202.09028): embeddings, per-layer CDNV and NCC accuracy, the
+    epsilon-effective depth. Galanti, Gyorgy, Hutter, "On the role of neural collapse in transfer
+    learning", ICLR 2022 (the CDNV). Papyan, Han, Donoho, "Prevalence of neural collapse during
+    the terminal phase of deep learning training", PNAS 117(40), 2020, Fig. 6 (NC1).
     """
     if "train" not in preactivations or "train" not in labels:
         raise ValueError("neural_collapse needs a 'train' split in preactivations and labels")

@@ -127,8 +127,18 @@ def weight_spectrum(params: WeightSpectrumParams, *, weights: dict) -> MeasureRe
     Parameters
     ----------
     params : WeightSpectrumParams
-    weights : dict[str, ndarray]
-        Layer name to weight, Linear ``(out, in)`` or Conv ``(out, in, kh, kw)``.
+    weights : dict[str, ndarray of shape (out, in) or (out, in, kh, kw)]
+        Layer name to weight, Linear or Conv, in forward order.
+
+    Returns
+    -------
+    MeasureResult
+        ``rows`` per layer and on ``"all"`` as above; no diagrams. Units:
+        ``frobenius_norm``, ``spectral_norm`` in weight units (``noise_variance``
+        squared weight units, the aggregates likewise); ``log_prod_*`` natural
+        logs of products of weight units; ``stable_rank``, ``knowledge_gain``,
+        ``normalized_rank``, ``effective_rank`` and the condition numbers
+        dimensionless; ``spectral_entropy`` in nats; ``stable_quality`` in radians.
 
     Raises
     ------
@@ -137,7 +147,11 @@ def weight_spectrum(params: WeightSpectrumParams, *, weights: dict) -> MeasureRe
 
     References
     ----------
-    Jaegerman, Damouni, Hosseini, Plataniotis, ICMLA 2021 (arXiv 2110.12259), code GenProb.
+    Jaegerman, Damouni, Hosseini, Plataniotis, "In search of probeable generalization measures",
+    ICMLA 2021 (arXiv 2110.12259), code GenProb (``source/process.py``, ``source/qualities.py``):
+    unfoldings, stable quality ``arctan2(S, 1 - 1/C)``, aggregations L1-L5.
+    Hosseini, Plataniotis, "AdaS: Adaptive scheduling of stochastic gradients", arXiv 2006.06587
+    (knowledge gain, mapping condition). Roy, Vetterli, EUSIPCO 2007, Eq. 1 (effective rank).
     Nakajima, Sugiyama, Babacan, Tomioka, JMLR 14 (2013): EVBMF.
     """
     if not weights:

@@ -115,12 +115,31 @@ def output_margin(params: MarginParams, *, logits: dict, labels: dict) -> Measur
     ----------
     params : MarginParams
     logits : dict[str, ndarray of shape (n_samples, n_classes)]
+        Network outputs per split; only ``"train"`` is read.
     labels : dict[str, ndarray of shape (n_samples,)]
+        Integer labels per split (those trained on); only ``"train"`` is read.
+
+    Returns
+    -------
+    MeasureResult
+        ``rows`` on layer ``"all"``: ``margin`` (gamma, in logit units; negative
+        when more than ``percentile`` % of the samples are misclassified) and
+        ``inverse_margin`` (``1 / gamma^2``, units 1 / logit^2; absent when
+        ``gamma = 0``). No diagrams.
 
     Raises
     ------
     ValueError
-        If the training split is missing or the inputs are malformed (see :func:`output_margins`).
+        If the training split is missing from ``logits`` or ``labels``, shapes
+        disagree, there are fewer than 2 classes, logits are not finite or a
+        label is not an integer in ``[0, n_classes)`` (see :func:`output_margins`).
+
+    References
+    ----------
+    Jiang, Neyshabur, Mobahi, Krishnan, Bengio, "Fantastic generalization measures and where to
+    find them", ICLR 2020, Appendix C, Eq. 22 (inverse margin, gamma the 10th percentile of the
+    margin distribution). Dziugaite et al., "In search of robust measures of generalization",
+    NeurIPS 2020 (reference code robust-generalization-measures, ``measures.py``).
     """
     gamma = percentile_margin(*split_pair(logits, labels, "train", "output_margin"), params.percentile)
     result = MeasureResult()

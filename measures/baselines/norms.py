@@ -132,16 +132,37 @@ def norm_measures(params: NormParams, *, model, init_weights: dict, logits: dict
     ----------
     params : NormParams
     model : Network
-    init_weights : dict[str, ndarray]
-        The layers' weights at initialisation, unfolded.
+    init_weights : dict[str, ndarray of shape (out, in) or (out, in, kh, kw)]
+        The layers' weights at initialisation, unfolded, same layers and shapes as the model's.
     logits : dict[str, ndarray of shape (n_samples, n_classes)]
+        Only ``"train"`` is read (for ``gamma``).
     labels : dict[str, ndarray of shape (n_samples,)]
+
+    Returns
+    -------
+    MeasureResult
+        The ``rows`` above, all on layer ``"all"``; no diagrams. Units:
+        ``num_params`` a count; ``frobenius_distance``, ``dist_spec_init`` and
+        ``param_norm`` squared weight units; ``fro_over_spec`` dimensionless;
+        the ``log_`` rows natural logs of products of squared weight units
+        (divided by logit units squared for ``_over_margin``, Eq. 29 and Eq. 30).
 
     Raises
     ------
     ValueError
-        If ``init_weights`` does not match the model's layers, a weight is not
-        finite, or the training logits or labels are missing or malformed.
+        If ``init_weights`` does not match the model's layers or shapes, a
+        weight is empty or not finite, a batch norm cannot be folded, or the
+        training logits or labels are missing or malformed
+        (:func:`~measures.baselines.margin.output_margins`).
+    TypeError
+        If ``model`` is not a Network (no ``weight_layers``).
+
+    References
+    ----------
+    Jiang, Neyshabur, Mobahi, Krishnan, Bengio, "Fantastic generalization measures and where to
+    find them", ICLR 2020, Appendix C, Eq. 20 and Eqs. 29-42. Dziugaite et al., "In search of
+    robust measures of generalization", NeurIPS 2020 (reference code robust-generalization-measures,
+    ``measures.py``: batch norm folded, conv kernels reshaped to ``(out, in * kh * kw)``).
     """
     weights, init = network_weights(model, init_weights, params.fold_batch_norm)
     gamma = percentile_margin(*split_pair(logits, labels, "train", "norm_measures"), params.percentile)

@@ -89,12 +89,28 @@ def steps_to_loss(params: StepsToLossParams, *, history: dict) -> MeasureResult:
     ----------
     params : StepsToLossParams
     history : dict[str, dict[str, ndarray of shape (n_epochs + 1,)]]
-        Needs ``history["train"]["epoch"]`` and ``history["train"]["loss"]``.
+        Needs ``history["train"]["epoch"]`` (increasing, 0: the initialisation)
+        and ``history["train"]["loss"]`` (cross-entropy, nats).
+
+    Returns
+    -------
+    MeasureResult
+        The four ``rows`` above on layer ``"all"``; no diagrams. Units: the
+        ``epochs_`` rows in epochs (NaN when censored), the ``reached_`` rows
+        dimensionless flags in {0, 1}.
 
     Raises
     ------
     ValueError
-        If the training split's epochs or losses are missing or malformed.
+        If ``history["train"]`` lacks ``"epoch"`` or ``"loss"``, the two differ
+        in shape or are empty, or the epochs are not increasing
+        (:func:`first_epoch_below`).
+
+    References
+    ----------
+    Jiang, Neyshabur, Mobahi, Krishnan, Bengio, "Fantastic generalization measures and where to
+    find them", ICLR 2020, Appendix C, optimisation-based measures: the number of steps to reach
+    cross-entropy 0.1, and from 0.1 to 0.01.
     """
     train = history.get("train", {})
     if "epoch" not in train or "loss" not in train:

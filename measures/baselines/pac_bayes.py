@@ -185,17 +185,37 @@ def pac_bayes(params: PacBayesParams, *, model, init_weights: dict, inputs: dict
     ----------
     params : PacBayesParams
     model : Network
-    init_weights : dict[str, ndarray]
+    init_weights : dict[str, ndarray of shape (out, in) or (out, in, kh, kw)]
+        The layers' weights at initialisation, unfolded.
     inputs : dict[str, Tensor of shape (n_samples, *input_shape)]
+        Only ``"train"`` is read.
     labels : dict[str, ndarray of shape (n_samples,)]
+        Integer labels (those trained on); only ``"train"`` is read.
     data : DataSplits
         Only the number ``m`` of training examples is read.
+
+    Returns
+    -------
+    MeasureResult
+        The three ``rows`` above on layer ``"all"``; no diagrams. Units:
+        ``pacbayes_init`` and ``pacbayes_orig`` dimensionless (nats, a KL term
+        plus ``log(m / sigma)``); ``pacbayes_flatness`` in 1 / squared weight units.
 
     Raises
     ------
     ValueError
-        If the training split is missing, ``init_weights`` does not match the
-        model, or the model's batch norms cannot be folded.
+        If the training split is missing, the inputs are empty or not finite,
+        the labels are not integers or not one per input, ``init_weights`` does
+        not match the model's layers or shapes, or a batch norm cannot be folded.
+    TypeError
+        If ``model`` is not a Network (no ``weight_layers``).
+
+    References
+    ----------
+    Jiang, Neyshabur, Mobahi, Krishnan, Bengio, "Fantastic generalization measures and where to
+    find them", ICLR 2020, Appendix C, Eqs. 48, 49, 53. Dziugaite et al., "In search of robust
+    measures of generalization", NeurIPS 2020 (reference code robust-generalization-measures,
+    ``measures.py``: the bisection search for sigma).
     """
     folded, x, y, w, w0, m = _setup("pac_bayes", model, init_weights, inputs, labels, data)
     sigma, _ = pac_bayes_sigma(folded, x, y, params)
@@ -220,7 +240,34 @@ def pac_bayes_magnitude(params: PacBayesParams, *, model, init_weights: dict, in
     ``pacbayes_mag_orig`` (Eq. 57), ``pacbayes_mag_flatness`` ``1 / sigma^2``
     (Eq. 61). Higher values predict a larger generalization gap.
 
-    Parameters and errors as :func:`pac_bayes`.
+    Parameters
+    ----------
+    params : PacBayesParams
+    model : Network
+    init_weights : dict[str, ndarray of shape (out, in) or (out, in, kh, kw)]
+    inputs : dict[str, Tensor of shape (n_samples, *input_shape)]
+    labels : dict[str, ndarray of shape (n_samples,)]
+    data : DataSplits
+        As :func:`pac_bayes`.
+
+    Returns
+    -------
+    MeasureResult
+        The three ``rows`` above on layer ``"all"``; no diagrams. Units: all
+        dimensionless (``sigma`` is relative to each weight's magnitude; the
+        bounds in nats).
+
+    Raises
+    ------
+    ValueError
+        As :func:`pac_bayes`.
+    TypeError
+        If ``model`` is not a Network.
+
+    References
+    ----------
+    Jiang et al., ICLR 2020, Appendix C, Eqs. 56, 57, 61 (magnitude-aware perturbation
+    ``u_i ~ N(0, sigma^2 w_i^2 + eps^2)``); reference code as :func:`pac_bayes`.
     """
     folded, x, y, w, w0, m = _setup("pac_bayes_magnitude", model, init_weights, inputs, labels, data)
     sigma, _ = pac_bayes_sigma(folded, x, y, params, magnitude_aware=True)

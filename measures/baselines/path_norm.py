@@ -80,13 +80,31 @@ def path_norm_measures(params: PathNormParams, *, model, data, logits: dict, lab
     data : DataSplits
         Only ``data.input_shape`` is read.
     logits : dict[str, ndarray of shape (n_samples, n_classes)]
+        Only ``"train"`` is read (for ``gamma``).
     labels : dict[str, ndarray of shape (n_samples,)]
+
+    Returns
+    -------
+    MeasureResult
+        ``rows`` on layer ``"all"``: ``path_norm`` (units: products of squared
+        weights along a path, i.e. squared weight units per layer; >= 0 for
+        ReLU networks) and ``path_norm_over_margin`` (the same over logit
+        units squared; absent when ``gamma = 0``). No diagrams.
 
     Raises
     ------
     ValueError
-        If the training split is missing from the logits or labels, or the
+        If the training split is missing from the logits or labels, they are
+        malformed (:func:`~measures.baselines.margin.output_margins`), or the
         model's batch norms cannot be folded.
+    TypeError
+        If ``model`` is not a Network (no ``weight_layers``).
+
+    References
+    ----------
+    Jiang, Neyshabur, Mobahi, Krishnan, Bengio, "Fantastic generalization measures and where to
+    find them", ICLR 2020, Appendix C, Eqs. 43-44. Neyshabur, Tomioka, Srebro, "Norm-based
+    capacity control in neural networks", COLT 2015 (the l2 path norm).
     """
     value = path_norm(model, tuple(data.input_shape))
     gamma = percentile_margin(*split_pair(logits, labels, "train", "path_norm_measures"), params.percentile)

@@ -155,13 +155,18 @@ def functional_graph(params: FunctionalGraphParams, *, activations: dict, weight
         :func:`measures.functional_graph.betti.betti_summaries` (life, midlife,
         Betti peak, peak position, area, numbers of pairs; pairs of persistence
         ``<= min_persistence``, and essential classes with ``essential="drop"``,
-        left out) and ``n_nodes``. No single sign.
+        left out) and ``n_nodes``. No single sign. Units: ``life``, ``midlife``,
+        ``betti_peak_position`` in distance units ``1 - |corr|`` (dimensionless,
+        in [0, ``max_distance``]); ``betti_area`` in Betti number times distance;
+        ``n_pairs``, ``n_essential``, ``betti_peak`` and ``n_nodes`` are counts.
 
     Raises
     ------
     ValueError
-        If the split is missing, a layer has fewer than ``samples`` rows or
-        non-finite activations, or no layer is left.
+        If the split is missing, a layer is not 2-D, has fewer than ``samples``
+        rows or non-finite activations, no layer is left, or, with
+        ``conv_nodes="channels"``, a conv output's units are not a multiple of
+        its channels.
 
     Notes
     -----
@@ -174,6 +179,13 @@ def functional_graph(params: FunctionalGraphParams, *, activations: dict, weight
     (the code casts them to float16), Betti summaries computed exactly from the
     diagram (the code reads the curve at the event nearest to each of 200 grid
     points), gudhi instead of DIPHA (same diagrams, Z/2).
+
+    References
+    ----------
+    Corneanu, Madadi, Escalera, Martinez, "What does it mean to learn in deep networks? And, how
+    does one detect adversarial attacks?", CVPR 2019 (functional graph, Betti curves, their peak
+    and area). Corneanu, Escalera, Martinez, "Computing the testing error without a testing set",
+    CVPR 2020 (life and midlife of the persistence diagram, regressed on the gap).
     """
     layers = _layers(activations, weights, params)
     rng = np.random.default_rng(params.seed)

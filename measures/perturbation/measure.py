@@ -89,12 +89,31 @@ def perturbation_response(params: PerturbationResponseParams, *, model, inputs: 
     labels : dict[str, ndarray of shape (n_samples,)]
         Integer labels (those the network was trained on, for ``"train"``).
 
+    Returns
+    -------
+    MeasureResult
+        ``rows`` ``gi_score_<p>``, ``pal_score_<p>`` and ``accuracy_drop_<p>``
+        on each perturbed layer and, averaged over layers, on ``"all"``; no
+        diagrams. Units: Gi- and Pal-scores dimensionless (the Pal-score is
+        ``inf`` when no accuracy is left over the largest 40 % of magnitudes);
+        ``accuracy_drop`` a fraction of samples (dimensionless, in [-1, 1],
+        negative when the perturbation raises the accuracy).
+
     Raises
     ------
     ValueError
-        If the split is missing, shapes disagree, a layer is not ``"input"``
-        or a block before ``"output"``, the labels hold one class (inter-class
-        mixup), or a curve has zero accuracy at every magnitude.
+        If the split is missing, the inputs are empty or not finite, the labels
+        are not integers or not one per input, the model is not a Network of
+        named blocks, ``layers`` is empty or names something other than
+        ``"input"`` or a block before ``"output"``, the labels hold one class
+        (inter-class mixup), or a curve has zero accuracy at every magnitude.
+
+    References
+    ----------
+    Schiff, Quanz, Das, Chen, "Predicting deep neural network generalization with perturbation
+    response curves", NeurIPS 2021 (arXiv 2106.04765), Sec. 3: perturbation response curves,
+    perturbation cumulative density, Gi-score (Gini coefficient) and Pal-score (Palma ratio).
+    Zhang, Cisse, Dauphin, Lopez-Paz, "mixup: Beyond empirical risk minimization", ICLR 2018.
     """
     x = split_inputs(inputs, params.split, "perturbation_response")
     y = split_labels(labels, params.split, len(x), "perturbation_response")

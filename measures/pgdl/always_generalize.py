@@ -125,13 +125,33 @@ def always_generalize(params: AlwaysGeneralizeParams, *, model, inputs: dict) ->
     model : Network
         Returns logits of shape (batch, n_classes).
     inputs : dict[str, Tensor of shape (n_samples, C, H, W)]
-        C is 1 or 3.
+        C is 1 or 3; only ``params.split`` is read.
+
+    Returns
+    -------
+    MeasureResult
+        ``rows`` on layer ``"all"``: ``augmentation_penalty`` (units: softmax
+        probability plus penalty units, dimensionless, >= 0) and the seven
+        ``flip_rate_<augmentation>`` (fractions of samples in [0, 1],
+        dimensionless). No diagrams.
 
     Raises
     ------
     ValueError
-        If the split is missing, the inputs are not one- or three-channel
-        images, or the channels disagree with ``pixel_mean``.
+        If the split is missing, the inputs are empty or not finite, not one-
+        or three-channel images, their channels disagree with ``pixel_mean``,
+        or the images are too small for the random erasing.
+    RuntimeError
+        From torch's reflect padding (the Sobel augmentation) when an image side
+        is shorter than 2 pixels.
+
+    References
+    ----------
+    Aithal, Kashyap, Subramanyam, "Robustness to augmentations as a generalization metric",
+    arXiv 2101.06459 (2021): the per-sample score, the seven augmentations and their penalties.
+    Jiang et al., "NeurIPS 2020 competition: Predicting generalization in deep learning",
+    arXiv 2012.07976 (the competition). Zhong et al., "Random erasing data augmentation",
+    AAAI 2020.
     """
     x = split_inputs(inputs, params.split, "always_generalize")
     if x.ndim != 4 or x.shape[1] not in (1, 3):

@@ -97,12 +97,30 @@ def interpex(params: InterpexParams, *, model, inputs: dict, labels: dict) -> Me
     labels : dict[str, ndarray of shape (n_samples,)]
         Integer labels in ``[0, n_classes)``.
 
+    Returns
+    -------
+    MeasureResult
+        ``rows``: ``davies_bouldin`` on the clustered layer (units: ratio of
+        distances, dimensionless, >= 0); ``labelwise_mixup_error`` and
+        ``db_times_mixup_error`` on ``"all"`` (a fraction in [0, 1] and a
+        dimensionless product). No diagrams.
+
     Raises
     ------
     ValueError
-        If the split is missing, shapes disagree, the layer is unknown, a
-        draw holds fewer than two classes (or as many classes as samples), or
-        no class has two samples for mixup.
+        If the split is missing, the inputs are empty or not finite, the labels
+        are not integers or not one per input, the layer is unknown, its
+        feature maps are smaller than ``pool`` (or have more than two spatial
+        dimensions), a draw holds fewer than two classes (or as many classes
+        as samples), or no class has two samples for mixup.
+
+    References
+    ----------
+    Natekar, Sharma, "Representation based complexity measures for predicting generalization in
+    deep learning", arXiv 2012.02775 (2020), PGDL winner: Davies-Bouldin index of an early
+    layer and label-wise mixup accuracy. Davies, Bouldin, "A cluster separation measure", IEEE
+    TPAMI 1(2), 1979. Jiang et al., "NeurIPS 2020 competition: Predicting generalization in deep
+    learning", arXiv 2012.07976.
     """
     x = split_inputs(inputs, params.split, "interpex")
     y = split_labels(labels, params.split, len(x), "interpex")
