@@ -41,7 +41,7 @@ DECLARED_STATISTICS = (
 
 
 @register_measure(providers=("model", "inputs", "labels"), params=PerturbationResponseParams, version=1,
-                  statistics=DECLARED_STATISTICS, permutation_invariant=True,
+                  statistics=DECLARED_STATISTICS,
                   paper="Schiff, Quanz, Das and Chen 2021, Predicting deep neural network generalization with "
                         "perturbation response curves (NeurIPS 2021)")
 def perturbation_response(params: PerturbationResponseParams, *, model, inputs: dict,
