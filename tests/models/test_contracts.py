@@ -7,6 +7,9 @@ is registered, with no list to update here.
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -168,3 +171,14 @@ def test_unknown_architecture_in_build_model():
 def test_no_suggestion_when_nothing_is_close():
     with pytest.raises(UnknownNameError, match=r"^unknown model 'zzzz' \(known: "):
         get_model("zzzz")
+
+
+# ---------------------------------------------------------------- discovery
+
+
+def test_importing_models_imports_nothing_else():
+    """The registries find their plugins themselves; ``import models`` has no side effects."""
+    code = "import sys, models; print(sorted(m for m in sys.modules if m.startswith(('models.', 'torch'))))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.stdout.strip() == "[]"
