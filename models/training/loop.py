@@ -22,7 +22,7 @@ from models.training.metrics import EpochMetrics, TrainResult, epoch_metrics, st
 from models.training.optim import learning_rate, make_optimizer, mixed_precision, set_learning_rate
 from models.training.spec import RegulariserSpec, TrainingSpec
 
-__all__ = ["Batches", "TrainStep", "train_epoch", "train"]
+__all__ = ["Batches", "TrainStep", "train_epoch", "EpochRecorder", "train"]
 
 
 class Batches:
@@ -151,6 +151,7 @@ class EpochRecorder:
 
     def __call__(self, epoch: int, penalty: float | None = None, lr: float | None = None,
                  restored_from: int | None = None) -> EpochMetrics:
+        """Record the network as it is now as epoch ``epoch`` (see :class:`EpochMetrics`)."""
         m = epoch_metrics(self.model, self.data, epoch, penalty, lr, restored_from)
         self.result.metrics.append(m)
         if epoch in self.spec.checkpoint_epochs:
@@ -214,7 +215,8 @@ def train(model: nn.Module, data: DataSplits, spec: TrainingSpec, regulariser: R
 
 def _after_early_stopping(stopper: EarlyStopping, model: nn.Module, spec: TrainingSpec,
                           record: EpochRecorder, result: TrainResult) -> None:
-    """After a stop, restore the best weights and record them at the checkpoint epochs not reached."""
+    """Copy the early-stopping outcome into ``result``; after a stop, restore the best
+    weights and record them at the checkpoint epochs that training did not reach."""
     result.best_epoch, result.stopped_epoch = stopper.best_epoch, stopper.stopped_epoch
     later: list[int] = []
     if stopper.stopped_epoch is not None:
