@@ -22,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from functional.persistence.distance import correlation_distance  # noqa: E402
+from functional.correlation.arrays import correlation_distance  # noqa: E402
 from functional.persistence.h0 import h0_diagram  # noqa: E402
 from functional.persistence.rips import rips_h1_diagram  # noqa: E402
 

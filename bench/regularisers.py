@@ -27,11 +27,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-import models.regularisers.decorrelation  # noqa: E402,F401  (registers)
-import models.regularisers.topological  # noqa: E402,F401  (registers)
+from functional.correlation.tensors import correlation_distance  # noqa: E402
 from functional.persistence.h0 import mst_edges  # noqa: E402
 from models.regularisers import get_regulariser  # noqa: E402
-from models.regularisers.correlation import correlation_distance  # noqa: E402
 
 NAMES = ("topological_t1", "topological_t2", "decorrelation")
 N_CLASSES = 10

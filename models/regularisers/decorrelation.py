@@ -15,8 +15,9 @@ import torch
 from pydantic import Field
 
 from core.errors import UnknownNameError
+from functional.correlation.tensors import correlation_matrix
 from models.regularisers import RegulariserParams, register_regulariser
-from models.regularisers.correlation import correlation_matrix, select_neurons
+from models.regularisers.selection import select_neurons
 
 __all__ = ["DecorrelationParams", "DecovParams", "decorrelation", "decov"]
 

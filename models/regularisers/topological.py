@@ -3,7 +3,7 @@
 Ballester, Casacuberta and Escalera, *Decorrelating neurons using persistence*
 (arXiv:2308.04870; NeurIPS 2023 workshop on Symmetry and Geometry in Neural
 Representations). The selected neurons of a mini-batch (see
-:func:`models.regularisers.correlation.select_neurons`) form a finite metric
+:func:`models.regularisers.selection.select_neurons`) form a finite metric
 space with the correlation dissimilarity ``d(i, j) = 1 - |corr(a_i, a_j)|``.
 Every point of its Vietoris-Rips filtration is born at 0, and the ``n - 1``
 finite deaths of the 0-dimensional persistence diagram are the edge weights of
@@ -33,9 +33,10 @@ from __future__ import annotations
 import torch
 from pydantic import Field
 
+from functional.correlation.tensors import normalised_columns, pair_distances
 from functional.persistence.h0 import mst_edges
 from models.regularisers import RegulariserParams, register_regulariser
-from models.regularisers.correlation import _distance_pairs, normalised_columns, select_neurons
+from models.regularisers.selection import select_neurons
 
 __all__ = [
     "h0_deaths",
@@ -61,7 +62,7 @@ def h0_deaths(D: torch.Tensor) -> torch.Tensor:
     ----------
     D : Tensor of shape (n_points, n_points)
         Symmetric, finite, non-negative distances (the diagonal is ignored),
-        e.g. :func:`models.regularisers.correlation.correlation_distance`.
+        e.g. :func:`functional.correlation.tensors.correlation_distance`.
 
     Returns
     -------
@@ -105,7 +106,7 @@ def correlation_h0_deaths(X: torch.Tensor) -> torch.Tensor:
     ``h0_deaths(correlation_distance(X))``, but the ``(n, n)`` distance matrix
     is computed without autograd, only to find the minimum spanning tree; the
     ``n - 1`` deaths are then recomputed differentiably from the tree's
-    endpoints (:func:`models.regularisers.correlation.correlation_distance_pairs`).
+    endpoints (:func:`functional.correlation.tensors.correlation_distance_pairs`).
 
     Parameters
     ----------
@@ -129,7 +130,7 @@ def correlation_h0_deaths(X: torch.Tensor) -> torch.Tensor:
         D = (Zd.T @ Zd).abs_().neg_().add_(1.0)
         D.fill_diagonal_(0.0)
     edges, _ = mst_edges(D.cpu().numpy())
-    return torch.sort(_distance_pairs(Z, edges)).values
+    return torch.sort(pair_distances(Z, edges)).values
 
 
 def _deaths(fraction: float, activations: dict[str, torch.Tensor]) -> torch.Tensor:

@@ -6,7 +6,7 @@ import pytest
 from scipy.cluster.hierarchy import linkage
 from scipy.spatial.distance import pdist, squareform
 
-from functional.persistence.distance import correlation_distance
+from functional.correlation.arrays import correlation_distance
 from functional.persistence.h0 import h0_diagram
 from functional.persistence.rips import rips_h1_diagram, rips_h1_diagrams
 

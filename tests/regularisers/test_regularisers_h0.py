@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
+from functional.correlation.tensors import correlation_distance, correlation_distance_pairs
 from functional.persistence.h0 import mst_edges
-from models.regularisers.correlation import correlation_distance, correlation_distance_pairs
 from models.regularisers.topological import correlation_h0_deaths, h0_deaths
 
 

@@ -7,11 +7,10 @@ import pydantic
 import pytest
 import torch
 
-import models.regularisers.decorrelation  # noqa: F401  (registers decorrelation, decov)
-import models.regularisers.topological  # noqa: F401  (registers topological_t1, topological_t2)
+from functional.correlation.tensors import correlation_distance, correlation_matrix
 from functional.persistence.h0 import mst_edges
 from models.regularisers import RegulariserParams, get_regulariser, list_regularisers
-from models.regularisers.correlation import correlation_distance, correlation_matrix, select_neurons
+from models.regularisers.selection import select_neurons
 from models.regularisers.topological import h0_deaths
 
 NAMES = ["topological_t1", "topological_t2", "decorrelation", "decov"]

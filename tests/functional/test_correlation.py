@@ -1,4 +1,4 @@
-"""Correlation distance between neurons and the neuron selection of Ballester et al."""
+"""Correlation distance between neurons: the shared zero-variance rule, the numpy form, the torch form."""
 
 from __future__ import annotations
 
@@ -9,13 +9,94 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from models.regularisers.correlation import (
-    correlation_distance,
-    correlation_matrix,
-    select_neuron_indices,
-    select_neurons,
-    zero_variance_mask,
-)
+from functional.correlation import zero_variance_mask
+from functional.correlation import arrays as np_corr
+from functional.correlation.tensors import correlation_distance, correlation_matrix
+
+
+# ---------------------------------------------------------------- the zero-variance rule, shared
+
+
+def test_one_rule_for_arrays_and_tensors():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20, 6)).astype(np.float32)
+    X[:, 1], X[:, 3], X[:, 4] = 0.0, -2.5, 1e-30  # dead, constant, tiny constant
+    X[:, 5] = X[0, 5]
+    X[3, 5] = np.nextafter(X[0, 5], np.float32(np.inf))  # varies by one rounding step: live
+    want = [False, True, False, True, True, False]
+    np.testing.assert_array_equal(zero_variance_mask(X), want)
+    for dtype in (torch.float32, torch.float64, torch.bfloat16):
+        T = torch.from_numpy(X).to(dtype).requires_grad_()
+        mask = zero_variance_mask(T)
+        assert mask.dtype == torch.bool and not mask.requires_grad
+        if dtype != torch.bfloat16:  # bfloat16 rounds the one-step variation away
+            assert mask.tolist() == want
+    assert zero_variance_mask(np.zeros((0, 3))).tolist() == [True] * 3
+    assert zero_variance_mask(torch.zeros(0, 3)).tolist() == [True] * 3
+    assert np_corr.zero_variance_mask is zero_variance_mask
+
+
+def test_rule_rejects_non_matrices():
+    with pytest.raises(ValueError, match=r"shape \(n_samples, n_neurons\); got shape \(3, 4, 5\)"):
+        zero_variance_mask(torch.zeros(3, 4, 5))
+    with pytest.raises(ValueError, match=r"got shape \(4,\)"):
+        zero_variance_mask(np.zeros(4))
+
+
+@pytest.mark.parametrize("kind", ["random", "low_rank"])
+def test_numpy_and_torch_forms_agree(kind):
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((100, 30))
+    if kind == "low_rank":
+        X = rng.standard_normal((100, 3)) @ rng.standard_normal((3, 30))
+    X = np.maximum(X.astype(np.float32), 0.0)
+    X[:, 7] = 0.0
+    D = np_corr.correlation_distance(X)
+    Dt = correlation_distance(torch.from_numpy(X).double()).numpy()
+    np.testing.assert_allclose(D, Dt, atol=1e-9, rtol=0)
+    np.testing.assert_array_equal(D[7], Dt[7])  # the dead neuron: distance 1 from everyone in both
+
+
+# ---------------------------------------------------------------- numpy, float64 (measures)
+
+
+def test_matches_corrcoef_on_ordinary_neurons():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 30)) @ rng.standard_normal((30, 30))
+    want = 1 - np.abs(np.corrcoef(X.T))
+    np.fill_diagonal(want, 0)
+    np.testing.assert_allclose(np_corr.correlation_distance(X), np.clip(want, 0, 1), rtol=0, atol=1e-12)
+
+
+def test_constant_and_duplicate_neurons():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((50, 7)).astype(np.float32)
+    X[:, 1] = 0.0  # dead ReLU
+    X[:, 2] = 3.7  # constant non-zero: np.corrcoef gives finite garbage here
+    X[:, 3] = 1e6  # large constant
+    X[:, 4] = X[:, 0]  # duplicate
+    X[:, 5] = -2 * X[:, 0] + 5  # negated, rescaled duplicate
+    D = np_corr.correlation_distance(X)
+    assert np.isfinite(D).all() and D.dtype == np.float64
+    np.testing.assert_array_equal(D, D.T)
+    np.testing.assert_array_equal(np.diag(D), 0)
+    np.testing.assert_array_equal(zero_variance_mask(X), [False, True, True, True, False, False, False])
+    for c in (1, 2, 3):  # constant: distance 1 to every other neuron, constant ones included
+        np.testing.assert_array_equal(np.delete(D[c], c), 1.0)
+    assert D[0, 4] == 0.0 and D[0, 5] == 0.0 and D[4, 5] == 0.0
+    x0, x6 = X[:, 0].astype(float), X[:, 6].astype(float)
+    assert D[0, 6] == pytest.approx(1 - abs(np.corrcoef(x0, x6)[0, 1]), abs=1e-12)
+    assert (D >= 0).all() and (D <= 1).all()
+
+
+def test_distance_errors():
+    with pytest.raises(ValueError, match=r"neurons \[2\]"):
+        np_corr.correlation_distance(np.array([[1.0, 2.0, np.nan], [2.0, 3.0, 1.0]]))
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        np_corr.correlation_distance(np.ones((1, 3)))
+
+
+# ---------------------------------------------------------------- torch, differentiable (training)
 
 
 def _randn(*shape, seed=0, dtype=torch.float64):
@@ -140,55 +221,3 @@ def test_distance_is_always_a_finite_dissimilarity(A):
     assert D.min() >= 0 and D.max() <= 1
 
 
-# --- neuron selection -------------------------------------------------------------------------
-
-
-def _hand_activations():
-    # fc1: mean |a| over the batch = [0.5, 3, 1, 3, 0, 2, 0.1, 0.2, 4, 0.3]
-    m1 = torch.tensor([0.5, 3, 1, 3, 0, 2, 0.1, 0.2, 4, 0.3])
-    fc1 = torch.stack([m1, -m1])  # (batch 2, 10): |a| is m1 on both examples
-    fc2 = torch.tensor([[1.0, -5.0, 2.0], [1.0, 5.0, 2.0]])  # mean |a| = [1, 5, 2]
-    out = torch.tensor([[0.1, 0.2], [0.3, 0.4]])
-    return {"fc1": fc1, "fc2": fc2, "output": out}
-
-
-def test_select_neuron_indices_by_hand():
-    acts = _hand_activations()
-    idx = select_neuron_indices(acts, 0.3)
-    # floor(0.3 * 10) = 3: neurons 8 (4), then the tie 1 and 3 (3, lower index first)
-    assert idx["fc1"].tolist() == [8, 1, 3]
-    # floor(0.3 * 3) = 0, raised to 1: neuron 1
-    assert idx["fc2"].tolist() == [1]
-    assert idx["output"].tolist() == [0, 1]  # the logits whole
-    X = select_neurons(acts, 0.3)
-    expected = torch.cat([acts["fc1"][:, [8, 1, 3]], acts["fc2"][:, [1]], acts["output"]], 1)
-    assert torch.equal(X, expected)
-
-
-def test_select_all_and_rounding():
-    acts = _hand_activations()
-    assert torch.equal(select_neurons(acts, 1.0), torch.cat(list(acts.values()), 1))
-    a = {"h": torch.rand(4, 100), "output": torch.rand(4, 3)}
-    assert len(select_neuron_indices(a, 0.29)["h"]) == 29  # 0.29 * 100 = 28.999999999999996
-    assert len(select_neuron_indices(a, 0.005)["h"]) == 1
-
-
-def test_selection_gradient_flows_to_selected_only():
-    acts = {k: v.clone().requires_grad_() for k, v in _hand_activations().items()}
-    select_neurons(acts, 0.3).sum().backward()
-    g1 = acts["fc1"].grad
-    assert (g1[:, [8, 1, 3]] == 1).all() and g1.sum() == 6
-    assert (acts["output"].grad == 1).all()
-
-
-def test_selection_flattens_conv_outputs():
-    acts = {"conv": torch.rand(4, 2, 3, 3), "output": torch.rand(4, 5)}
-    assert select_neurons(acts, 1.0).shape == (4, 23)
-    assert select_neurons(acts, 0.5).shape == (4, 9 + 5)
-
-
-def test_selection_errors():
-    with pytest.raises(ValueError, match="empty"):
-        select_neurons({}, 1.0)
-    with pytest.raises(ValueError, match=r"\(0, 1\]"):
-        select_neurons(_hand_activations(), 0.0)

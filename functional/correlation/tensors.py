@@ -1,15 +1,13 @@
-"""Differentiable Pearson correlations between neurons over a mini-batch.
+"""Differentiable Pearson correlations between neurons over a mini-batch, in torch.
 
-Helpers shared by the correlation-based regularisers
-(:mod:`models.regularisers.topological`, :mod:`models.regularisers.decorrelation`):
-
-- :func:`correlation_matrix` and :func:`correlation_distance`, the correlation
-  dissimilarity ``d(i, j) = 1 - |corr(a_i, a_j)|`` of Ballester et al.,
-  *Decorrelating neurons using persistence* (arXiv:2308.04870), computed so
-  that dead or constant neurons never give NaN values or NaN gradients, and
-  :func:`correlation_distance_pairs` for a few entries at ``O(batch * n)`` cost;
-- :func:`select_neuron_indices` and :func:`select_neurons`, that paper's
-  per-layer neuron selection by mean absolute activation.
+The training form of :mod:`functional.correlation` (the measures' numpy form is
+:mod:`functional.correlation.arrays`), used by the correlation-based
+regularisers: :func:`correlation_matrix` and :func:`correlation_distance`, the
+correlation dissimilarity ``d(i, j) = 1 - |corr(a_i, a_j)|`` of Ballester et
+al., *Decorrelating neurons using persistence* (arXiv:2308.04870), computed so
+that dead or constant neurons never give NaN values or NaN gradients, and
+:func:`correlation_distance_pairs` (or :func:`pair_distances` on
+:func:`normalised_columns`) for a few entries at ``O(batch * n)`` cost.
 
 Zero-variance neurons
 ---------------------
@@ -19,17 +17,17 @@ correlation 0 with every other neuron, i.e. distance 1 from everyone, as the
 paper's code does (it replaces the NaN correlations by 0). The masking is done
 *before* normalising: ``torch.corrcoef`` followed by ``nan_to_num`` would give
 NaN gradients to every live neuron as soon as one neuron is dead. A neuron is
-zero-variance when its maximum over the batch equals its minimum (exactly);
-its gradient is then 0, and the live neurons' correlations and gradients are
+zero-variance when its maximum over the batch equals its minimum (exactly:
+:func:`functional.correlation.zero_variance_mask`, the rule the numpy form
+shares); its gradient is then 0, and the live neurons' correlations and gradients are
 those computed with the zero-variance neurons removed (up to rounding).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
-
 import torch
+
+from functional.correlation.zero_variance import zero_variance_mask
 
 __all__ = [
     "zero_variance_mask",
@@ -37,8 +35,7 @@ __all__ = [
     "correlation_matrix",
     "correlation_distance",
     "correlation_distance_pairs",
-    "select_neuron_indices",
-    "select_neurons",
+    "pair_distances",
 ]
 
 
@@ -51,27 +48,6 @@ def _as_float(X: torch.Tensor, where: str) -> torch.Tensor:
         # Half precision loses the correlations of near-duplicate neurons; compute in float32.
         X = X.float()
     return X
-
-
-def zero_variance_mask(X: torch.Tensor) -> torch.Tensor:
-    """Neurons whose activation is constant over the batch.
-
-    Parameters
-    ----------
-    X : Tensor of shape (batch, n_neurons)
-        Activations of ``n_neurons`` neurons on ``batch`` examples.
-
-    Returns
-    -------
-    mask : BoolTensor of shape (n_neurons,)
-        ``True`` where ``max == min`` over the batch (dead or constant neuron).
-        Computed without gradient.
-    """
-    X = _as_float(X, "activations")
-    with torch.no_grad():
-        if X.shape[0] == 0:
-            return torch.ones(X.shape[1], dtype=torch.bool, device=X.device)
-        return X.amax(dim=0) == X.amin(dim=0)
 
 
 def normalised_columns(X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -245,11 +221,24 @@ def correlation_distance_pairs(X: torch.Tensor, pairs) -> torch.Tensor:
         ``1 - |corr(x_i, x_j)|`` clipped to ``[0, 1]``; 0 where ``i == j``, 1
         where either neuron has zero variance (with no gradient to it).
     """
-    return _distance_pairs(normalised_columns(X)[0], pairs)
+    return pair_distances(normalised_columns(X)[0], pairs)
 
 
-def _distance_pairs(Z: torch.Tensor, pairs) -> torch.Tensor:
-    """``1 - |Z_i . Z_j|`` for each pair, ``Z`` from :func:`normalised_columns`."""
+def pair_distances(Z: torch.Tensor, pairs) -> torch.Tensor:
+    """``1 - |Z_i . Z_j|`` for each pair ``(i, j)``, clipped to ``[0, 1]``, 0 where ``i == j``.
+
+    Parameters
+    ----------
+    Z : Tensor of shape (batch, n_neurons)
+        Normalised columns from :func:`normalised_columns` (reused when the
+        caller also needs them, e.g. to find a spanning tree first).
+    pairs : LongTensor or int ndarray of shape (n_pairs, 2)
+
+    Returns
+    -------
+    d : Tensor of shape (n_pairs,)
+        See :func:`correlation_distance_pairs`.
+    """
     pairs = torch.as_tensor(pairs, dtype=torch.long, device=Z.device)
     if pairs.ndim != 2 or pairs.shape[1] != 2:
         raise ValueError(f"pairs must have shape (n_pairs, 2); got {tuple(pairs.shape)}")
@@ -257,92 +246,3 @@ def _distance_pairs(Z: torch.Tensor, pairs) -> torch.Tensor:
     i, j = pairs[:, 0], pairs[:, 1]
     c = (Zt[i] * Zt[j]).sum(dim=1).clamp(-1.0, 1.0)
     return (1.0 - c.abs()).masked_fill(i == j, 0.0)
-
-
-def _n_selected(fraction: float, n: int) -> int:
-    # round() first so that e.g. 0.29 * 100 = 28.999999999999996 selects 29, not 28.
-    return min(n, max(1, math.floor(round(fraction * n, 9))))
-
-
-def select_neuron_indices(activations: Mapping[str, torch.Tensor], fraction: float = 1.0
-                          ) -> dict[str, torch.Tensor]:
-    """Indices of the neurons that Ballester et al. (arXiv:2308.04870) keep per layer.
-
-    For every layer but the last, the ``max(1, floor(fraction * n))`` neurons
-    with the highest mean absolute activation over the batch (``n`` neurons in
-    the layer); the last layer (the logits, ``"output"``) is kept whole.
-
-    Parameters
-    ----------
-    activations : mapping of str to Tensor of shape (batch, n_neurons)
-        Post-activation outputs of every layer with weights, in forward order,
-        the logits last. Higher-dimensional outputs are flattened per example.
-    fraction : float
-        Fraction ``p`` in ``(0, 1]`` of each hidden layer's neurons to keep.
-
-    Returns
-    -------
-    indices : dict of str to LongTensor of shape (n_selected,)
-        Per layer, the kept neurons by decreasing mean ``|activation|`` (ties:
-        lower index first); ``arange(n)`` for the last layer and whenever
-        ``fraction == 1``.
-
-    Raises
-    ------
-    ValueError
-        If ``activations`` is empty or ``fraction`` is not in ``(0, 1]``.
-
-    Notes
-    -----
-    The paper's code takes ``floor(p * n)`` neurons and so skips a layer when
-    ``p * n < 1``; here every hidden layer contributes at least one neuron.
-    """
-    if not activations:
-        raise ValueError("activations is empty; expected the outputs of every layer with weights, "
-                         "the logits ('output') last")
-    if not 0.0 < fraction <= 1.0:
-        raise ValueError(f"fraction must be in (0, 1]; got {fraction}")
-    names = list(activations)
-    out: dict[str, torch.Tensor] = {}
-    for k, name in enumerate(names):
-        a = activations[name]
-        a = a.reshape(a.shape[0], -1)
-        n = a.shape[1]
-        if k == len(names) - 1 or fraction == 1.0:
-            out[name] = torch.arange(n, device=a.device)
-            continue
-        with torch.no_grad():
-            importance = a.abs().mean(dim=0)
-            order = torch.argsort(importance, descending=True, stable=True)
-        out[name] = order[:_n_selected(fraction, n)]
-    return out
-
-
-def select_neurons(activations: Mapping[str, torch.Tensor], fraction: float = 1.0) -> torch.Tensor:
-    """The neurons that Ballester et al. (arXiv:2308.04870) regularise, concatenated.
-
-    Parameters
-    ----------
-    activations : mapping of str to Tensor of shape (batch, n_neurons)
-        Post-activation outputs of every layer with weights, in forward order,
-        the logits last.
-    fraction : float
-        Fraction in ``(0, 1]`` of each hidden layer's neurons to keep (see
-        :func:`select_neuron_indices`): 1.0 for small MLPs, 0.005 for the
-        PGDL networks in the paper.
-
-    Returns
-    -------
-    X : Tensor of shape (batch, n_selected)
-        The selected columns of every layer, layer after layer, in the order of
-        :func:`select_neuron_indices`; gradients flow to the activations.
-    """
-    indices = select_neuron_indices(activations, fraction)
-    last = list(indices)[-1]
-    parts = []
-    for name, idx in indices.items():
-        a = activations[name]
-        a = a.reshape(a.shape[0], -1)
-        whole = name == last or fraction == 1.0  # idx is arange(n): skip the gather
-        parts.append(a if whole else a[:, idx])
-    return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)

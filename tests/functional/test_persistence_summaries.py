@@ -1,4 +1,4 @@
-"""Correlation distance, persistence summaries and neuron sampling against hand values."""
+"""Persistence summaries and neuron sampling against hand values."""
 
 import math
 
@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from gudhi.representations import ComplexPolynomial
 
-from functional.persistence.distance import correlation_distance, zero_variance_mask
 from functional.persistence.sampling import argmax_counts, draw_neurons, importance_probabilities
 from functional.persistence.summaries import (
     EXTRA_STATISTICS,
@@ -17,45 +16,6 @@ from functional.persistence.summaries import (
     pooling_vector,
     summary_statistics,
 )
-
-# ---------------------------------------------------------------- distance
-
-
-def test_matches_corrcoef_on_ordinary_neurons():
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((200, 30)) @ rng.standard_normal((30, 30))
-    want = 1 - np.abs(np.corrcoef(X.T))
-    np.fill_diagonal(want, 0)
-    np.testing.assert_allclose(correlation_distance(X), np.clip(want, 0, 1), rtol=0, atol=1e-12)
-
-
-def test_constant_and_duplicate_neurons():
-    rng = np.random.default_rng(1)
-    X = rng.standard_normal((50, 7)).astype(np.float32)
-    X[:, 1] = 0.0  # dead ReLU
-    X[:, 2] = 3.7  # constant non-zero: np.corrcoef gives finite garbage here
-    X[:, 3] = 1e6  # large constant
-    X[:, 4] = X[:, 0]  # duplicate
-    X[:, 5] = -2 * X[:, 0] + 5  # negated, rescaled duplicate
-    D = correlation_distance(X)
-    assert np.isfinite(D).all() and D.dtype == np.float64
-    np.testing.assert_array_equal(D, D.T)
-    np.testing.assert_array_equal(np.diag(D), 0)
-    np.testing.assert_array_equal(zero_variance_mask(X), [False, True, True, True, False, False, False])
-    for c in (1, 2, 3):  # constant: distance 1 to every other neuron, constant ones included
-        np.testing.assert_array_equal(np.delete(D[c], c), 1.0)
-    assert D[0, 4] == 0.0 and D[0, 5] == 0.0 and D[4, 5] == 0.0
-    x0, x6 = X[:, 0].astype(float), X[:, 6].astype(float)
-    assert D[0, 6] == pytest.approx(1 - abs(np.corrcoef(x0, x6)[0, 1]), abs=1e-12)
-    assert (D >= 0).all() and (D <= 1).all()
-
-
-def test_distance_errors():
-    with pytest.raises(ValueError, match=r"neurons \[2\]"):
-        correlation_distance(np.array([[1.0, 2.0, np.nan], [2.0, 3.0, 1.0]]))
-    with pytest.raises(ValueError, match="at least 2 samples"):
-        correlation_distance(np.ones((1, 3)))
-
 
 # ---------------------------------------------------------------- summaries
 
