@@ -23,7 +23,7 @@ def suggest(name: str, known: Iterable[str]) -> str:
         ratio at least 0.6 and within 0.05 of the best), or ``""``.
     """
     scored = sorted(((difflib.SequenceMatcher(None, str(name), k).ratio(), k) for k in known),
-                    reverse=True)
+                    key=lambda pair: (-pair[0], pair[1]))  # best first; ties in alphabetical order
     best = scored[0][0] if scored else 0.0
     close = [k for score, k in scored[:3] if score >= 0.6 and score >= best - 0.05]
     return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""

@@ -155,7 +155,7 @@ def test_regulariser_penalty_is_a_finite_scalar_with_a_gradient(name):
     (get_model, "mlpp", r"unknown model 'mlpp'; did you mean 'mlp'\? \(known: .*resnet"),
     (get_dataset, "digit", r"unknown data set 'digit'; did you mean 'digits'\? \(known: .*mnist1d"),
     (get_regulariser, "decorelation", r"unknown regulariser 'decorelation'; did you mean 'decorrelation'\?"),
-    (get_regulariser, "topological_t3", r"did you mean 'topological_t2' or 'topological_t1'\?"),
+    (get_regulariser, "topological_t3", r"did you mean 'topological_t1' or 'topological_t2'\?"),
 ])
 def test_unknown_names_suggest_the_closest(lookup, wrong, message):
     with pytest.raises(UnknownNameError, match=message) as info:
