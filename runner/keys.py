@@ -47,13 +47,13 @@ def run_id(config) -> str:
     return short_hash(canonical_json(run_identity(config)))
 
 
-def measure_key(entry, measurement) -> str:
+def measure_key(entry, sample) -> str:
     """Key of a measurement's inputs: the measure's name and params, and the measurement sample.
 
     Parameters
     ----------
     entry : MeasureEntry
-    measurement : MeasurementSpec
+    sample : SampleSpec
         The fixed sample of examples (its size and seed change the values).
 
     The measure's ``version`` is kept apart, so a bumped version shows as stale
@@ -61,4 +61,4 @@ def measure_key(entry, measurement) -> str:
     """
     params = entry.params.model_dump(mode="json", exclude_defaults=True)
     return short_hash(canonical_json({"name": entry.name, "params": params,
-                                      "sample": measurement.model_dump(mode="json", exclude={"batch_size"})}))
+                                      "sample": sample.model_dump(mode="json", exclude={"batch_size"})}))

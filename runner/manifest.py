@@ -51,7 +51,7 @@ class ExperimentSpec(_Frozen):
         return self.store or f"runs/{self.name}"
 
 
-class MeasurementSpec(_Frozen):
+class SampleSpec(_Frozen):
     """``[measurement]``: the fixed sample of examples every measure is computed on.
 
     ``train_samples`` training and ``test_samples`` test examples are drawn once
@@ -134,7 +134,7 @@ class Manifest:
     file: str
     text: str
     experiment: ExperimentSpec
-    measurement: MeasurementSpec
+    sample: SampleSpec  # the [measurement] section
     executor: ExecutorSpec
     measures: list[MeasureEntry]
     reports: list[ReportEntry]
@@ -268,7 +268,7 @@ def load_manifest(path: str | FsPath) -> Manifest:
         if key not in data:
             problems.append(Problem((key,), f"missing section [{key}]"))
     experiment = validate(ExperimentSpec, data.get("experiment", {}), ("experiment",), problems)
-    measurement = validate(MeasurementSpec, data.get("measurement", {}), ("measurement",), problems)
+    sample = validate(SampleSpec, data.get("measurement", {}), ("measurement",), problems)
     executor = validate(ExecutorSpec, data.get("executor", {}), ("executor",), problems)
     reports = [_report(r, i, problems) for i, r in enumerate(data.get("reports", []))]
     first: dict[str, int] = {}
@@ -284,7 +284,7 @@ def load_manifest(path: str | FsPath) -> Manifest:
         runs = _expand(base, sweep, experiment.seeds if experiment else (0,), problems)
     if problems:
         raise ManifestError(file, _dedupe(problems), lines, text)
-    return Manifest(file, text, experiment, measurement, executor, measures, reports, runs)
+    return Manifest(file, text, experiment, sample, executor, measures, reports, runs)
 
 
 def _expand(base: dict, sweep: SweepSpec, seeds: tuple[int, ...], problems: list[Problem]) -> list[Run]:

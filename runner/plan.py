@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from runner.keys import measure_key
-from runner.manifest import Manifest, MeasureEntry, MeasurementSpec, Run
+from runner.manifest import Manifest, MeasureEntry, Run, SampleSpec
 from runner.store import Store
 
 
@@ -34,12 +34,16 @@ class Measurement:
 
 @dataclass
 class Task:
-    """What a worker does for one run: train (or not), then compute the listed measurements."""
+    """What a worker does for one run: train (or not), then compute the listed measurements.
+
+    ``sample`` is the manifest's ``[measurement]`` section: the fixed examples
+    every measure sees; ``measurements`` are the measures to compute.
+    """
 
     run: Run
     experiment: str
     store: str
-    measurement: MeasurementSpec
+    sample: SampleSpec
     train: bool
     measurements: list[Measurement]
 
@@ -85,7 +89,7 @@ def describe(run: Run) -> str:
 
 
 def _measurements(run: Run, manifest: Manifest) -> list[Measurement]:
-    return [Measurement(e, m, measure_key(m, manifest.measurement), m.version)
+    return [Measurement(e, m, measure_key(m, manifest.sample), m.version)
             for e in run.config.training.checkpoint_epochs for m in manifest.measures]
 
 
@@ -135,7 +139,7 @@ def make_plan(manifest: Manifest, store: Store) -> Plan:
             epoch, mid = slot.split("/", 1)
             plan.items.append(Item("-", rid, f"{mid} @ epoch {epoch}", "not in the manifest; kept in the store"))
         if reason or todo:
-            plan.tasks.append(Task(run, manifest.experiment.name, str(store.root), manifest.measurement,
+            plan.tasks.append(Task(run, manifest.experiment.name, str(store.root), manifest.sample,
                                    bool(reason), todo))
     for rid in sorted(set(states) - wanted):
         plan.items.append(Item("-", rid, "run", "not in the manifest; kept in the store"))

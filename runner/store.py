@@ -30,6 +30,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from core.schema import GAPS_VIEW, GLOBS, SCHEMAS  # noqa: F401  (the store's schema lives in core)
+from runner.rows import table as schema_table
+
 
 def write_atomic(table: pa.Table, path: Path) -> None:
     """Write ``table`` to ``path`` as Parquet through a temporary file and a rename."""
@@ -49,8 +51,7 @@ def write_json_atomic(obj: Any, path: Path) -> None:
 
 def to_table(name: str, rows: list[dict]) -> pa.Table:
     """Rows (dicts) of the core table ``name`` as an Arrow table with its fixed schema."""
-    schema = SCHEMAS[name]
-    return pa.table({f.name: pa.array([r.get(f.name) for r in rows], f.type) for f in schema}, schema=schema)
+    return schema_table(name, {f.name: [r.get(f.name) for r in rows] for f in SCHEMAS[name]}, len(rows))
 
 
 class RunDir:
@@ -89,15 +90,25 @@ class RunDir:
 
         return torch.load(self.checkpoint_path(epoch), map_location="cpu", weights_only=True)
 
-    def write(self, table: str, rows: list[dict], shard: str | None = None) -> None:
-        """Write rows of a core table: ``run.parquet``/``metrics.parquet``, or a named shard."""
+    def table_path(self, table: str, shard: str | None = None) -> Path:
+        """Where rows of a core table go: ``run.parquet``/``metrics.parquet``, or ``<table>/<shard>.parquet``."""
         if table == "runs":
-            path = self.path / "run.parquet"
-        elif table == "metrics":
-            path = self.path / "metrics.parquet"
-        else:
-            path = self.path / table / f"{shard}.parquet"
-        write_atomic(to_table(table, rows), path)
+            return self.path / "run.parquet"
+        if table == "metrics":
+            return self.path / "metrics.parquet"
+        return self.path / table / f"{shard}.parquet"
+
+    def write_table(self, table: str, data: pa.Table, shard: str | None = None) -> None:
+        """Write the Arrow table ``data`` of the core table ``table`` (a shard of it where it has shards)."""
+        write_atomic(data, self.table_path(table, shard))
+
+    def write(self, table: str, rows: list[dict], shard: str | None = None) -> None:
+        """Write rows (dicts) of a core table; see :meth:`write_table`."""
+        self.write_table(table, to_table(table, rows), shard)
+
+    def read_table(self, table: str, shard: str | None = None) -> pa.Table:
+        """Read back rows of a core table that an earlier process wrote."""
+        return pq.read_table(self.table_path(table, shard))
 
 
 class Store:

@@ -4,118 +4,85 @@ A worker writes only its own run's directory. Training always starts from
 scratch (it is deterministic, so a rerun after an interruption gives the same
 metrics and checkpoints); measurements load the stored checkpoints and never
 retrain. A measure that raises fails the run, after the other measures ran.
+The rows it writes are built by :mod:`runner.rows`, its ``state.json`` is a
+:class:`~runner.state.RunState` and its costs go through
+:class:`~runner.timings.Timings`.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import time
 import traceback
-from datetime import datetime, timezone
+from itertools import groupby
 from typing import Callable
 
-import numpy as np
-import pyarrow as pa
 from threadpoolctl import threadpool_limits
 
+from runner import rows
 from runner.plan import Measurement, Task
-from runner.store import SCHEMAS, RunDir, write_atomic
+from runner.state import RunState
+from runner.store import RunDir
+from runner.timings import Timings, utc_now
 
 Emit = Callable[[str], None]
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
-def _diagram_table(run_id: str, epoch: int, measure: str, diagrams) -> pa.Table:
-    cols: dict[str, list] = {k: [] for k in ("layer", "bootstrap", "dim", "birth", "death")}
-    for d in diagrams:
-        pairs = np.asarray(d.pairs, dtype=np.float64).reshape(-1, 2)
-        n = len(pairs)
-        cols["layer"] += [d.layer] * n
-        cols["bootstrap"].append(np.full(n, d.bootstrap, np.int32))
-        cols["dim"].append(np.full(n, d.dim, np.int32))
-        cols["birth"].append(pairs[:, 0])
-        cols["death"].append(pairs[:, 1])
-    n = len(cols["layer"])
-    cat = {k: (np.concatenate(v) if v else np.zeros(0)) for k, v in cols.items() if k != "layer"}
-    data = {"run_id": [run_id] * n, "epoch": np.full(n, epoch, np.int32), "measure": [measure] * n,
-            "layer": cols["layer"], **cat}
-    schema = SCHEMAS["diagrams"]
-    return pa.table({f.name: pa.array(data[f.name], f.type) for f in schema}, schema=schema)
-
-
 class RunWorker:
-    """Executes one :class:`~runner.plan.Task`."""
+    """Executes one :class:`~runner.plan.Task`.
+
+    Parameters
+    ----------
+    task : Task
+        The run, whether to train it, and the measurements to compute.
+    emit : callable, optional
+        Called with a short phase text ("train epoch 3/60", ...) for progress.
+    """
 
     def __init__(self, task: Task, emit: Emit | None = None):
         self.task = task
         self.cfg = task.run.config
         self.dir = RunDir(task.store, task.run_id)
         self.emit = emit or (lambda phase: None)
-        self.state = self.dir.state()
+        self.state = RunState(self.dir)
+        self.timings = Timings(self.dir)
         self.errors: list[str] = []
-
-    def run_row(self, status: str, error: str | None = None) -> None:
-        """Write the run's single row of the ``runs`` table."""
-        c = self.cfg
-        self.dir.write("runs", [{
-            "run_id": self.task.run_id, "experiment": self.task.experiment, "seed": c.seed,
-            "dataset": c.dataset.name, "arch": c.model.name, "regulariser": c.regulariser.name,
-            "config": json.dumps(c.model_dump(mode="json"), sort_keys=True),
-            "axes": json.dumps(self.task.run.axes, sort_keys=True), "status": status, "error": error,
-            "device": self.state.get("device"), "started_at": self.state.get("started_at"),
-            "finished_at": _now() if status in ("done", "failed") else None,
-            "wall_s": self.state.get("train_seconds"), "best_epoch": self.state.get("best_epoch"),
-            "stopped_epoch": self.state.get("stopped_epoch"),
-            "notes": "\n".join(self.state.get("notes", [])) or None,
-        }])
-
-    def history(self) -> dict:
-        """The run's per-epoch metrics as the ``history`` provider lays them out."""
-        import pyarrow.parquet as pq
-
-        table = pq.read_table(self.dir.path / "metrics.parquet").to_pydict()
-        out: dict[str, dict[str, list]] = {}
-        for epoch, split, loss, acc in zip(table["epoch"], table["split"], table["loss"], table["accuracy"]):
-            cols = out.setdefault(split, {"epoch": [], "loss": [], "accuracy": []})
-            cols["epoch"].append(epoch), cols["loss"].append(loss), cols["accuracy"].append(acc)
-        result = {}
-        for split, cols in out.items():
-            order = np.argsort(cols["epoch"], kind="stable")
-            result[split] = {k: np.asarray(v, dtype=np.float64)[order] for k, v in cols.items()}
-        return result
-
-    def save_state(self, **changes) -> None:
-        """Update the run's ``state.json`` with ``changes`` (written atomically)."""
-        self.state.update(changes)
-        self.dir.write_state({k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in self.state.items()})
+        self.metrics = None  # the metrics table of this task's training, once trained
 
     def execute(self) -> None:
-        """Train if needed, then compute the task's measurements; record the outcome."""
+        """Load the data, train (or keep the stored checkpoints), measure; record the outcome.
+
+        Raises
+        ------
+        RuntimeError
+            With every failed measure's traceback, after the run is recorded as failed.
+        """
         from models.data import load_splits
 
-        if isinstance(self.state.get("started_at"), str):
-            self.state["started_at"] = datetime.fromisoformat(self.state["started_at"])
         self.emit("loading data")
-        start = time.perf_counter()
-        data = load_splits(self.cfg.dataset, self.cfg.seed)
-        self.dir.write("timings", [self._timing(0, "setup", "load_data", time.perf_counter() - start)], "setup")
+        with self.timings.timed("setup", 0, "setup", "load_data"):
+            data = load_splits(self.cfg.dataset, self.cfg.seed)
         if self.task.train:
             self.train(data)
-        by_epoch: dict[int, list[Measurement]] = {}
-        for m in self.task.measurements:
-            by_epoch.setdefault(m.epoch, []).append(m)
-        for epoch in sorted(by_epoch):
-            self.measure(data, epoch, by_epoch[epoch])
-        status = "failed" if self.errors else "done"
-        error = "\n\n".join(self.errors) or None
-        self.save_state(status=status, error=error)
-        self.run_row(status, error)
+        if self.task.measurements:
+            history = rows.history(self.metrics if self.metrics is not None else self.dir.read_table("metrics"))
+            by_epoch = groupby(sorted(self.task.measurements, key=lambda m: m.epoch), key=lambda m: m.epoch)
+            for epoch, todo in by_epoch:
+                self.measure(data, epoch, list(todo), history)
+        self.finish("failed" if self.errors else "done", "\n\n".join(self.errors) or None)
         if self.errors:
-            raise RuntimeError(error)
+            raise RuntimeError(self.state.get("error"))
+
+    def write_run(self, status: str, error: str | None = None) -> None:
+        """Write the run's single row of the ``runs`` table (``finished_at`` stamped when it ended)."""
+        finished = utc_now() if status in ("done", "failed") else None
+        self.dir.write_table("runs", rows.run_table(self.task.run, self.task.experiment, self.state.values,
+                                                    status, error, finished))
+
+    def finish(self, status: str, error: str | None = None) -> None:
+        """Record the run's outcome in its state and its ``runs`` row."""
+        self.state.update(status=status, error=error)
+        self.write_run(status, error)
 
     def build(self, data):
         """The run's network, freshly built from its seed (the weights training starts from)."""
@@ -130,11 +97,11 @@ class RunWorker:
         """Train the network; store its checkpoints, per-epoch metrics and training time."""
         from models.training import train
 
-        self.save_state(trained=False, status="running", error=None, started_at=_now(),
-                        measurements=self.state.get("measurements", {}))
-        self.run_row("running")
+        self.state.update(trained=False, status="running", error=None, started_at=utc_now(),
+                          measurements=self.state.get("measurements", {}))
+        self.write_run("running")
         device = training_device()
-        self.save_state(device=str(device))
+        self.state.update(device=str(device))
         model = self.build(data).to(device)
         epochs = self.cfg.training.epochs
         start = time.perf_counter()
@@ -143,68 +110,57 @@ class RunWorker:
         seconds = time.perf_counter() - start
         for epoch, state_dict in result.checkpoints.items():
             self.dir.save_checkpoint(epoch, {k: v.cpu() for k, v in state_dict.items()})
-        rid = self.task.run_id
-        rows = [{"run_id": rid, "epoch": m.epoch, "split": s, "loss": m.loss[s], "accuracy": m.accuracy[s],
-                 "regulariser": m.regulariser if s == "train" else None, "lr": m.lr}
-                for m in result.metrics for s in m.loss]
-        self.dir.write("metrics", rows)
+        self.metrics = rows.metrics_table(self.task.run_id, result.metrics)
+        self.dir.write_table("metrics", self.metrics)
         last = result.stopped_epoch if result.stopped_epoch is not None else epochs
-        self.dir.write("timings", [self._timing(last, "train", "train", seconds)], shard="train")
-        self.save_state(trained=True, checkpoints=sorted(result.checkpoints), train_seconds=seconds,
-                        best_epoch=result.best_epoch, stopped_epoch=result.stopped_epoch, notes=result.notes)
-        self.run_row("trained")
+        self.timings.write("train", [self.timings.entry(last, "train", "train", seconds)])
+        self.state.update(trained=True, checkpoints=sorted(result.checkpoints), train_seconds=seconds,
+                          best_epoch=result.best_epoch, stopped_epoch=result.stopped_epoch, notes=result.notes)
+        self.write_run("trained")
 
-    def measure(self, data, epoch: int, todo: list[Measurement]) -> None:
+    def measure(self, data, epoch: int, todo: list[Measurement], history: dict) -> None:
         """Compute the measurements ``todo`` on the checkpoint of ``epoch``.
 
         A measure that raises is recorded in ``errors``; the others go on.
         """
         from measures.providers import Providers
-        from measures.registry import get_measure
 
-        start = time.perf_counter()
-        init_model = self.build(data)  # the seeded build is the network training started from
-        model = self.build(data)
-        model.load_state_dict(self.dir.load_checkpoint(epoch))
-        self.dir.write("timings", [self._timing(epoch, "setup", "load_checkpoint", time.perf_counter() - start)],
-                       f"e{epoch:04d}-setup")
-        ms = self.task.measurement
-        providers = Providers(model, data, ms.train_samples, ms.test_samples, ms.seed, ms.batch_size,
-                              init_model=init_model, history=self.history())
-        rid = self.task.run_id
+        with self.timings.timed(f"e{epoch:04d}-setup", epoch, "setup", "load_checkpoint"):
+            init_model = self.build(data)  # the seeded build is the network training started from
+            model = self.build(data)
+            model.load_state_dict(self.dir.load_checkpoint(epoch))
+        s = self.task.sample
+        providers = Providers(model, data, s.train_samples, s.test_samples, s.seed, s.batch_size,
+                              init_model=init_model, history=history)
         for m in todo:
             self.emit(f"epoch {epoch}: {m.entry.id}")
-            booked = set(providers.seconds)
-            start = time.perf_counter()
-            try:
-                result = providers.compute(get_measure(m.entry.name), m.entry.params)
-            except Exception:
-                self.errors.append(f"measure {m.entry.id!r} at epoch {epoch} failed:\n{traceback.format_exc()}")
-                result = None
-            total = time.perf_counter() - start
-            new = {p: s for p, s in providers.seconds.items() if p not in booked}
-            provider_rows = [self._timing(epoch, "provider", p, t) for p, t in new.items()]
-            shard = f"e{epoch:04d}-{m.entry.id}"
-            if result is None:  # keep what its providers cost: the next measure reuses them
-                if provider_rows:
-                    self.dir.write("timings", provider_rows, shard)
-                continue
-            self.dir.write("measures", [{"run_id": rid, "epoch": epoch, "measure": m.entry.id, "layer": layer,
-                                         "statistic": stat, "value": value, "measure_key": m.key,
-                                         "version": m.version} for layer, stat, value in result.rows], shard)
-            write_atomic(_diagram_table(rid, epoch, m.entry.id, result.diagrams),
-                         self.dir.path / "diagrams" / f"{shard}.parquet")
-            measure_row = self._timing(epoch, "measure", m.entry.id, total - sum(new.values()))
-            self.dir.write("timings", [measure_row, *provider_rows], shard)
-            self.state.setdefault("measurements", {})[m.slot] = {"key": m.key, "version": m.version}
-            self.save_state()
+            self.measure_one(providers, m)
 
-    def _timing(self, epoch: int, phase: str, name: str, seconds: float) -> dict:
-        """A ``timings`` row, stamped with when it was measured and the CPU threads it had."""
-        import torch
+    def measure_one(self, providers, m: Measurement) -> None:
+        """Compute one measurement and write its rows, diagrams and costs (its providers' costs even if it fails)."""
+        from measures.registry import get_measure
 
-        return {"run_id": self.task.run_id, "epoch": epoch, "phase": phase, "name": name, "seconds": seconds,
-                "measured_at": _now(), "threads": torch.get_num_threads()}
+        booked = set(providers.seconds)
+        start = time.perf_counter()
+        try:
+            result = providers.compute(get_measure(m.entry.name), m.entry.params)
+        except Exception:
+            self.errors.append(f"measure {m.entry.id!r} at epoch {m.epoch} failed:\n{traceback.format_exc()}")
+            result = None
+        total = time.perf_counter() - start
+        new = {p: s for p, s in providers.seconds.items() if p not in booked}
+        costs = [self.timings.entry(m.epoch, "provider", p, t) for p, t in new.items()]
+        shard, rid = f"e{m.epoch:04d}-{m.entry.id}", self.task.run_id
+        if result is None:  # keep what its providers cost: the next measure reuses them
+            if costs:
+                self.timings.write(shard, costs)
+            return
+        self.dir.write_table("measures", rows.measures_table(rid, m.epoch, m.entry.id, m.key, m.version,
+                                                             result.rows), shard)
+        self.dir.write_table("diagrams", rows.diagrams_table(rid, m.epoch, m.entry.id, result.diagrams), shard)
+        own = self.timings.entry(m.epoch, "measure", m.entry.id, total - sum(new.values()))
+        self.timings.write(shard, [own, *costs])
+        self.state.record_measurement(m.slot, m.key, m.version)
 
 
 def training_device():
@@ -238,7 +194,5 @@ def run_task(task: Task, emit: Emit | None = None, threads: int = 1) -> None:
             worker.execute()
     except Exception:
         if not worker.errors:  # training or data failed: record it here
-            tb = traceback.format_exc()
-            worker.save_state(status="failed", error=tb)
-            worker.run_row("failed", tb)
+            worker.finish("failed", traceback.format_exc())
         raise

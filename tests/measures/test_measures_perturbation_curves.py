@@ -2,8 +2,6 @@
 (a linear classifier under Gaussian noise, sign classifiers under mixup), brute force, determinism, and the
 invariance of the scores to a permutation of the perturbed layer's neurons."""
 
-import time
-
 import numpy as np
 import pytest
 import torch
@@ -197,16 +195,15 @@ def test_bad_input_raises():
                               labels={"train": np.zeros(20, dtype=np.int64)})
 
 
-def test_default_cost_on_the_manifest_vgg():
+def test_default_params_on_the_manifest_vgg():
     # The measures_all setting: digits VGG (1 conv per block, 32 last filters, 1 dense layer), 300 train samples.
+    # Its cost is measured by bench/perturbation.py, not here.
     torch.manual_seed(0)
     model = build_model("vgg", {"convs_per_block": 1, "last_filters": 32, "dense_layers": 1, "dense_width": 64},
                         (1, 8, 8), 10).eval()
     inputs, labels = digits_like(300)
-    start = time.perf_counter()
     result = get_measure("perturbation_response")(PerturbationResponseParams(), model=model, inputs=inputs,
                                                   labels=labels)
-    assert time.perf_counter() - start < 5.0
     assert {layer for layer, _, _ in result.rows} == {"conv1", "conv2", "conv3", "all"}
     assert all(np.isfinite(v) or stat.startswith("pal_score") for _, stat, v in result.rows)
 

@@ -89,9 +89,10 @@ def test_apply_stores_every_table(applied):
     assert len(gaps) == 16 and all(a == b for a, b in gaps)
     axes = [json.loads(a) for (a,) in con.sql("SELECT axes FROM runs").fetchall()]
     assert sorted((a["model.depth"], a["seed"]) for a in axes) == [(1, 0), (1, 1), (2, 0), (2, 1)]
-    # costs: one row per measurement, each provider booked once per run and checkpoint, training once per run
+    # costs: one row per measurement, each provider booked once per run and checkpoint (the three measures share
+    # the forward pass, the weights and the labels), training once per run
     cost = dict(con.sql("SELECT phase, count(*) FROM timings GROUP BY 1").fetchall())
-    assert cost == {"train": 4, "measure": 24, "setup": 4 + 4 * 2, "provider": cost["provider"]}
+    assert cost == {"train": 4, "measure": 24, "setup": 4 + 4 * 2, "provider": 8 * 3}
     setup = dict(con.sql("SELECT name, count(*) FROM timings WHERE phase = 'setup' GROUP BY 1").fetchall())
     assert setup == {"load_data": 4, "load_checkpoint": 8}  # once per run, once per run and checkpoint
     unstamped = "SELECT count(*) FILTER (WHERE measured_at IS NULL OR threads < 1) FROM timings"
@@ -99,7 +100,10 @@ def test_apply_stores_every_table(applied):
     once = con.sql("SELECT max(n) FROM (SELECT count(*) AS n FROM timings WHERE phase = 'provider' "
                    "GROUP BY run_id, epoch, name)").fetchall()[0][0]
     providers = {n for (n,) in con.sql("SELECT DISTINCT name FROM timings WHERE phase = 'provider'").fetchall()}
-    assert once == 1 and {"forward_pass", "weights", "labels"} <= providers
+    assert once == 1 and providers == {"forward_pass", "weights", "labels"}
+    # training is booked at its last epoch; every measurement at its checkpoint
+    epochs = con.sql("SELECT phase, list(DISTINCT epoch ORDER BY epoch) FROM timings GROUP BY 1 ORDER BY 1").fetchall()
+    assert epochs == [("measure", [1, 3]), ("provider", [1, 3]), ("setup", [0, 1, 3]), ("train", [3])]
     con.close()
 
 
@@ -205,10 +209,19 @@ def _in_process_apply(text: str, tmp_path, **kw):
 @pytest.mark.parametrize("mode", ["raise", "crash"])
 def test_a_failing_run_does_not_stop_the_others(tmp_path, mode):
     text = BASE.replace('name = "neural_collapse"', f'name = "faulty"\nmode = "{mode}"')
+    from runner.plan import make_plan
+
     m, store, outcome = _in_process_apply(text, tmp_path)
     depth = {r.run_id: r.config.model.params.depth for r in m.runs}
     assert sorted(outcome.done) == sorted(r for r, d in depth.items() if d == 1)
     assert sorted(outcome.failed) == sorted(r for r, d in depth.items() if d == 2)
+    why = {"raise": "RuntimeError: measure 'faulty' at epoch 1 failed:", "crash": "worker process died (exit code 3)"}
+    assert all(msg.startswith(why[mode]) for msg in outcome.failed.values()), outcome.failed
+    # the failed runs stay trained: the next apply computes only what they miss (a crash at the first faulty
+    # measure also left the last checkpoint unmeasured)
+    left = ["1/faulty", "3/faulty"] + (["3/weight_spectrum"] if mode == "crash" else [])
+    todo = {t.run_id: (t.train, sorted(x.slot for x in t.measurements)) for t in make_plan(m, store).tasks}
+    assert todo == {rid: (False, left) for rid in outcome.failed}
     if mode == "raise":
         con = store.connect()
         rows = con.sql("SELECT run_id, status, error FROM runs WHERE status = 'failed'").fetchall()
@@ -231,7 +244,13 @@ def test_report_cli_kinds_formats_and_options(applied, tmp_path):
                                       "layers", "persistence"))
     out = tmp_path / "html"
     paths = cli("report", manifest, "--store", store, "--kind", "layers", "--format", "html", "--out", out).stdout
-    assert [Path(p).name for p in paths.split()] == ["layers.html"] and (out / "layers.html").is_file()
+    assert [Path(p).name for p in paths.split()] == ["layers.html"]
+    html = (out / "layers.html").read_text()
+    assert "<title>t – Neural collapse layer by layer, by network depth</title>" in html
+    assert "4 runs have per-layer statistics of neural_collapse" in html
+    # two runs (seeds 0, 1) per depth; depth d has d hidden layers and the output layer
+    for depth, layer in ((1, 1), (1, 2), (2, 1), (2, 2), (2, 3)):
+        assert f'<tr><td class="int">{depth}</td><td class="int">{layer}</td><td class="int">2</td>' in html
     # without --format, each [[reports]] entry's formats; its other keys are the kind's options
     entry = tmp_path / "entry.toml"
     entry.write_text(MANIFEST + '\n[[reports]]\nkind = "training_dynamics"\nformats = ["latex"]\nmin_runs = 50\n')

@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from runner.errors import ManifestError
-from runner.manifest import load_manifest
+from runner.manifest import SampleSpec, load_manifest
 from tests.runner.conftest import BASE
 
 
@@ -20,6 +20,8 @@ def test_base_manifest_expands_grid_times_seeds(write):
     assert sorted((r.config.model.params.depth, r.config.seed) for r in m.runs) == [(1, 0), (1, 1), (2, 0), (2, 1)]
     assert [e.id for e in m.measures] == ["weight_spectrum", "neural_collapse"]
     assert m.runs[0].axes == {"model.depth": 1, "seed": 0}
+    # the [measurement] section: the fixed sample of examples every measure sees
+    assert m.sample == SampleSpec(train_samples=200, test_samples=100, seed=0, batch_size=512)
 
 
 def test_run_ids_ignore_comments_order_and_format(write):

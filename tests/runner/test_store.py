@@ -21,7 +21,9 @@ def test_rows_written_atomically_and_read_back(tmp_path):
             for e, accs in ((0, (0.1, 0.2)), (5, (0.9, 0.7))) for s, acc in zip(("train", "test"), accs)]
     run.write("metrics", rows)
     assert [p.name for p in run.path.iterdir()] == ["metrics.parquet"]
-    assert pq.read_table(run.path / "metrics.parquet").schema == SCHEMAS["metrics"]
+    back = pq.read_table(run.path / "metrics.parquet")
+    assert back.schema == SCHEMAS["metrics"]
+    assert back.to_pylist() == [{**r, "regulariser": None, "lr": None} for r in rows]
     con = store.connect()
     got = con.sql("SELECT epoch, round(gen_gap, 6) FROM gaps ORDER BY epoch").fetchall()
     assert got == [(0, -0.1), (5, 0.2)]
