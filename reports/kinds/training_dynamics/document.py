@@ -11,14 +11,17 @@ from matplotlib.figure import Figure as MplFigure
 from reports.document import Column, Figure, Notice, Paragraph, Report, Section
 from reports.document_parts import group_label, grouping, runs_report, sql_table
 from reports.figures import plot_bands
-from reports.training_dynamics import KIND, TABLES
+from reports.kinds.training_dynamics.compute import KIND, TABLES, TrainingDynamicsResult
+
+#: Heading of the document.
+TITLE = "Measures over training epochs and early prediction of the gap"
 
 
-def _accuracy_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
+def _accuracy_section(con: duckdb.DuckDBPyConnection, ctx: TrainingDynamicsResult) -> Section:
     sec = Section("Accuracy over epochs", [Paragraph(
         "Train and test accuracy at each epoch: median over runs (line) and interquartile "
         "band (25th to 75th percentile, linear interpolation)" + (
-            f", one line per value of the sweep axis {ctx['axis']}." if ctx["axis"] else "."))])
+            f", one line per value of the sweep axis {ctx.axis}." if ctx.axis else "."))])
     rows = con.execute('SELECT group_value, split, epoch, q25, median, q75 '
                        'FROM "training_dynamics_accuracy"').fetchall()
     if not rows:
@@ -27,7 +30,7 @@ def _accuracy_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
     fig = MplFigure(figsize=(8, 3.2), layout="constrained")
     for i, split in enumerate(("train", "test")):
         ax = fig.add_subplot(1, 2, i + 1)
-        plot_bands(ax, [(r[0], *r[2:]) for r in rows if r[1] == split], label_of=group_label(ctx["axis"]))
+        plot_bands(ax, [(r[0], *r[2:]) for r in rows if r[1] == split], label_of=group_label(ctx.axis))
         ax.set_title(f"{split} accuracy", fontsize=10)
         ax.set_xlabel("epoch")
         ax.xaxis.get_major_locator().set_params(integer=True)
@@ -37,7 +40,7 @@ def _accuracy_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
     return sec
 
 
-def _measure_section(con: duckdb.DuckDBPyConnection, ctx: dict, measure: str) -> Section:
+def _measure_section(con: duckdb.DuckDBPyConnection, ctx: TrainingDynamicsResult, measure: str) -> Section:
     sec = Section(f"Measure {measure}")
     epochs = [r[0] for r in con.execute('SELECT DISTINCT epoch FROM "training_dynamics_bands" '
                                         'WHERE measure = ? ORDER BY epoch', [measure]).fetchall()]
@@ -53,7 +56,7 @@ def _measure_section(con: duckdb.DuckDBPyConnection, ctx: dict, measure: str) ->
     fig = MplFigure(figsize=(3.1 * ncols, 2.5 * nrows), layout="constrained")
     for i, stat in enumerate(statistics):
         ax = fig.add_subplot(nrows, ncols, i + 1)
-        plot_bands(ax, [r[1:] for r in bands if r[0] == stat], label_of=group_label(ctx["axis"]))
+        plot_bands(ax, [r[1:] for r in bands if r[0] == stat], label_of=group_label(ctx.axis))
         ax.set_title(stat, fontsize=8)
         ax.tick_params(labelsize=7)
         ax.xaxis.get_major_locator().set_params(integer=True)
@@ -92,7 +95,7 @@ def _measure_section(con: duckdb.DuckDBPyConnection, ctx: dict, measure: str) ->
     return sec
 
 
-def document(con: duckdb.DuckDBPyConnection, ctx: dict) -> Report:
+def document(con: duckdb.DuckDBPyConnection, ctx: TrainingDynamicsResult) -> Report:
     """The ``training_dynamics`` report: accuracy and measure bands over epochs, correlations with the gap.
 
     Sections: Data; when a run has a final gap, Accuracy over epochs and one
@@ -102,23 +105,22 @@ def document(con: duckdb.DuckDBPyConnection, ctx: dict) -> Report:
     ----------
     con : duckdb.DuckDBPyConnection
         The store, with the tables ``compute`` wrote.
-    ctx : dict
-        ``config``, ``axis``, ``n_runs``, ``models``, ``params`` and ``tables`` of
-        :func:`reports.training_dynamics.compute`.
+    ctx : TrainingDynamicsResult
+        What :func:`reports.kinds.training_dynamics.compute.compute` returned.
 
     Returns
     -------
     reports.document.Report
     """
-    cfg = ctx["config"]
+    cfg = ctx.config
     report, data = runs_report(
-        KIND, "Measures over training epochs and early prediction of the gap", ctx,
-        f"{ctx['n_runs']} runs (statuses: {', '.join(cfg.statuses)}) have a final generalization "
+        KIND, TITLE, ctx,
+        f"{ctx.n_runs} runs (statuses: {', '.join(cfg.statuses)}) have a final generalization "
         f"gap (train minus test accuracy at their last epoch). Measure statistics are those of "
         f"layer '{cfg.layer}', at every stored checkpoint epoch up to that last epoch; among "
-        f"stored versions the newest is used. Runs are grouped by {grouping(ctx['axis'])}",
+        f"stored versions the newest is used. Runs are grouped by {grouping(ctx.axis)}",
         "No run has a generalization gap: there is nothing to show.")
-    if ctx["n_runs"] == 0:
+    if ctx.n_runs == 0:
         return report
     report.sections.append(_accuracy_section(con, ctx))
     measures = [r[0] for r in con.execute('SELECT DISTINCT measure FROM "training_dynamics_bands" '

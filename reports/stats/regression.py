@@ -1,6 +1,6 @@
 """Statistics for gap prediction: cross-validated R², 5x2cv tests, OLS.
 
-Kendall's tau of a measure with the gap is in :mod:`reports.stats_kendall`.
+Kendall's tau of a measure with the gap is in :mod:`reports.stats.kendall`.
 
 The protocol is Ballester et al. 2023 (*Predicting the generalization gap in
 neural networks using topological data analysis*): a linear model of the
