@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import html
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pydantic
 import pytest
@@ -50,6 +53,16 @@ def test_kinds_are_found_and_listed_in_their_order():
                             "persistence"]
     orders = [get_kind(k).order for k in list_kinds()]
     assert orders == sorted(orders) and len(set(orders)) == len(orders)
+
+
+def test_listing_the_kinds_imports_neither_plotting_nor_statsmodels():
+    # manifests are validated against the kinds' options at every load: that must stay cheap
+    code = ("import sys; from reports.kinds import list_kinds, kind_options; "
+            "[kind_options(k, {}) for k in list_kinds()]; "
+            "print(sorted(m for m in ('matplotlib', 'statsmodels') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).parents[2]).stdout
+    assert out.strip() == "[]"
 
 
 @pytest.mark.parametrize("kind", list_kinds())

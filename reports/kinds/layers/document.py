@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import duckdb
-from matplotlib.figure import Figure as MplFigure
 
 from reports.document import Column, Figure, Notice, Paragraph, Report, Section
 from reports.document_parts import runs_report, sql_table
-from reports.figures import plot_bands
+from reports.figures import new_figure, plot_bands
 from reports.kinds.layers.compute import KIND, TABLES, LayersResult
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure as MplFigure
 
 #: Heading of the document.
 TITLE = "Neural collapse layer by layer, by network depth"
@@ -20,7 +24,7 @@ _NAMES = {"ncc_accuracy_train": "NCC train accuracy", "ncc_accuracy_test": "NCC 
 def _figure(con: duckdb.DuckDBPyConnection, statistic: str) -> MplFigure:
     rows = con.execute('SELECT depth, layer_index, q25, median, q75 FROM "layers_bands" '
                        'WHERE statistic = ?', [statistic]).fetchall()
-    fig = MplFigure(figsize=(5, 3.4), layout="constrained")
+    fig = new_figure((5, 3.4))
     ax = fig.add_subplot()
     plot_bands(ax, [(str(r[0]), *r[1:]) for r in rows], label_of=lambda d: f"depth {d}",
                log=statistic.startswith("cdnv"))

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import duckdb
 import numpy as np
-from matplotlib.figure import Figure as MplFigure
 
 from reports.document import Column, Figure, Notice, Paragraph, Report, Section
 from reports.document_parts import group_label, grouping, runs_report, sql_table
-from reports.figures import plot_bands
+from reports.figures import new_figure, plot_bands
 from reports.formatting import sig
 from reports.kinds.persistence.compute import KIND, TABLES, PersistenceResult
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure as MplFigure
 
 #: Heading of the document.
 TITLE = "Persistence diagrams and Betti curves"
@@ -18,7 +22,7 @@ TITLE = "Persistence diagrams and Betti curves"
 
 def _diagram_figure(con: duckdb.DuckDBPyConnection, reps: list[tuple]) -> MplFigure:
     """One panel per representative run: its first bootstrap draw, every dimension."""
-    fig = MplFigure(figsize=(3.2 * len(reps), 3.2), layout="constrained")
+    fig = new_figure((3.2 * len(reps), 3.2))
     for i, (role, run_id, gap) in enumerate(reps):
         ax = fig.add_subplot(1, len(reps), i + 1)
         pts = con.execute('SELECT dim, birth, death FROM "persistence_pairs" WHERE run_id = ? AND '
@@ -41,7 +45,7 @@ def _diagram_figure(con: duckdb.DuckDBPyConnection, reps: list[tuple]) -> MplFig
 
 def _betti_figure(con: duckdb.DuckDBPyConnection, axis: str | None) -> MplFigure:
     dims = [r[0] for r in con.execute('SELECT DISTINCT dim FROM "persistence_betti_bands" ORDER BY dim').fetchall()]
-    fig = MplFigure(figsize=(3.6 * len(dims), 3.2), layout="constrained")
+    fig = new_figure((3.6 * len(dims), 3.2))
     for i, dim in enumerate(dims):
         ax = fig.add_subplot(1, len(dims), i + 1)
         rows = con.execute('SELECT group_value, t, q25, median, q75 FROM "persistence_betti_bands" '

@@ -6,11 +6,10 @@ Every number shown is read back from the store with the SQL shown beside it.
 from __future__ import annotations
 
 import duckdb
-from matplotlib.figure import Figure as MplFigure
 
 from reports.document import Column, Figure, Notice, Paragraph, Report, Section
 from reports.document_parts import group_label, grouping, runs_report, sql_table
-from reports.figures import plot_bands
+from reports.figures import new_figure, plot_bands
 from reports.kinds.training_dynamics.compute import KIND, TABLES, TrainingDynamicsResult
 
 #: Heading of the document.
@@ -27,7 +26,7 @@ def _accuracy_section(con: duckdb.DuckDBPyConnection, ctx: TrainingDynamicsResul
     if not rows:
         sec.blocks.append(Notice("The metrics table holds no train or test accuracy for these runs."))
         return sec
-    fig = MplFigure(figsize=(8, 3.2), layout="constrained")
+    fig = new_figure((8, 3.2))
     for i, split in enumerate(("train", "test")):
         ax = fig.add_subplot(1, 2, i + 1)
         plot_bands(ax, [(r[0], *r[2:]) for r in rows if r[1] == split], label_of=group_label(ctx.axis))
@@ -53,7 +52,7 @@ def _measure_section(con: duckdb.DuckDBPyConnection, ctx: TrainingDynamicsResult
                         '"training_dynamics_bands" WHERE measure = ?', [measure]).fetchall()
     ncols = min(3, len(statistics))
     nrows = -(-len(statistics) // ncols)
-    fig = MplFigure(figsize=(3.1 * ncols, 2.5 * nrows), layout="constrained")
+    fig = new_figure((3.1 * ncols, 2.5 * nrows))
     for i, stat in enumerate(statistics):
         ax = fig.add_subplot(nrows, ncols, i + 1)
         plot_bands(ax, [r[1:] for r in bands if r[0] == stat], label_of=group_label(ctx.axis))
@@ -67,7 +66,7 @@ def _measure_section(con: duckdb.DuckDBPyConnection, ctx: TrainingDynamicsResult
     corr = con.execute(f'SELECT statistic, epoch, tau FROM "{TABLES["correlations"]}" '
                        f"WHERE measure = ? AND status = 'ok'", [measure]).fetchall()
     if corr:
-        fig = MplFigure(figsize=(6, 3.4), layout="constrained")
+        fig = new_figure((6, 3.4))
         ax = fig.add_subplot()
         for i, stat in enumerate(sorted({r[0] for r in corr})):
             x, tau = zip(*sorted((r[1], r[2]) for r in corr if r[0] == stat))
