@@ -1,30 +1,55 @@
 """The compute skeleton every report kind shares.
 
-A kind's ``compute`` binds its options to the SQL models and materialises them
-(:func:`materialise`, or :func:`materialise_grouped` when runs are grouped by a
-sweep axis), computes its rows in Python, and writes them back as typed tables
-(:func:`typed_frames`, :func:`write_tables`) named by :func:`report_tables`. Its
-``build`` (:func:`make_build`) hands what ``compute`` returned to the kind's
-document module.
+A kind's ``compute`` binds its options to its SQL models (:func:`kind_project`:
+its own and the shared ones) and materialises them (:func:`materialise`, or
+:func:`materialise_grouped` when runs are grouped by a sweep axis), computes its
+rows in Python, writes them back as typed tables (:func:`typed_frames`,
+:func:`write_tables`) named by :func:`report_tables`, and returns a typed result,
+a subclass of :class:`KindResult`, that its ``document`` reads.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Iterable, Mapping
+import pathlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import duckdb
 import polars as pl
 
-from reports.families import is_constant
-from reports.sql import Model, SqlProject, write_table
+from reports.sql import Model, SqlProject, quote_ident, shared_template_dir
+from reports.stats import is_constant
 
 #: ``axis`` option value that picks the sweep axis from the store (see :func:`choose_axis`).
 AUTO = "auto"
 
 #: The SQL model listing the runs' sweep axes (axis, n_values, n_runs) that :func:`choose_axis` reads.
 AXES_MODEL = "training_dynamics_axes"
+
+
+@dataclass(kw_only=True)
+class KindResult:
+    """What every kind's ``compute`` returns; each kind's result adds its own fields.
+
+    Attributes
+    ----------
+    models : list of reports.sql.Model
+        The SQL models executed, in execution order (the lineage of every table).
+    params : dict
+        The values bound to them.
+    tables : list of str
+        The store tables the kind wrote.
+    """
+
+    models: list[Model]
+    params: dict[str, Any]
+    tables: list[str]
+
+
+def kind_project(folder: str | pathlib.Path) -> SqlProject:
+    """The SQL models a kind sees: its own (``<folder>/*.sql.j2``) and the shared ones (``templates/sql``)."""
+    return SqlProject([shared_template_dir(), pathlib.Path(folder)])
 
 
 class KindConfig(Protocol):
@@ -40,7 +65,7 @@ def report_tables(kind: str, shorts: Iterable[str]) -> dict[str, str]:
 
 
 def materialise(con: duckdb.DuckDBPyConnection, cfg: KindConfig, names: Iterable[str],
-                project: SqlProject | None = None) -> tuple[dict[str, Any], list[Model]]:
+                project: SqlProject) -> tuple[dict[str, Any], list[Model]]:
     """Bind ``cfg.sql_params()`` to the SQL models ``names`` and create their tables.
 
     Parameters
@@ -51,8 +76,8 @@ def materialise(con: duckdb.DuckDBPyConnection, cfg: KindConfig, names: Iterable
         The kind's options.
     names : iterable of str
         SQL models to create (their dependencies are created first).
-    project : SqlProject, optional
-        SQL models; defaults to the packaged templates.
+    project : SqlProject
+        The kind's SQL models (:func:`kind_project`).
 
     Returns
     -------
@@ -62,7 +87,7 @@ def materialise(con: duckdb.DuckDBPyConnection, cfg: KindConfig, names: Iterable
         The models executed, in execution order.
     """
     params = cfg.sql_params()
-    return params, (project or SqlProject()).materialise(con, names, params)
+    return params, project.materialise(con, names, params)
 
 
 def choose_axis(axes: pl.DataFrame, requested: str | None) -> str | None:
@@ -89,7 +114,7 @@ def choose_axis(axes: pl.DataFrame, requested: str | None) -> str | None:
 
 
 def materialise_grouped(con: duckdb.DuckDBPyConnection, cfg: Any, names: Iterable[str],
-                        project: SqlProject | None = None) -> tuple[str | None, dict[str, Any], list[Model]]:
+                        project: SqlProject) -> tuple[str | None, dict[str, Any], list[Model]]:
     """Choose the sweep axis that groups the runs, then create the SQL models ``names``.
 
     The :data:`AXES_MODEL` model is created with ``cfg.sql_params()``, the axis
@@ -103,8 +128,8 @@ def materialise_grouped(con: duckdb.DuckDBPyConnection, cfg: Any, names: Iterabl
     cfg : config with an ``axis`` option and ``sql_params(axis=None)``
     names : iterable of str
         SQL models to create after the axis is chosen.
-    project : SqlProject, optional
-        SQL models; defaults to the packaged templates.
+    project : SqlProject
+        The kind's SQL models (:func:`kind_project`); the shared ones hold :data:`AXES_MODEL`.
 
     Returns
     -------
@@ -115,7 +140,6 @@ def materialise_grouped(con: duckdb.DuckDBPyConnection, cfg: Any, names: Iterabl
     models : list of reports.sql.Model
         The models executed for ``names``, with the axes model second.
     """
-    project = project or SqlProject()
     axes_models = project.materialise(con, [AXES_MODEL], cfg.sql_params())
     axis = choose_axis(con.sql(f'SELECT * FROM "{AXES_MODEL}"').pl(), cfg.axis)
     params = cfg.sql_params(axis)
@@ -177,31 +201,23 @@ def write_tables(con: duckdb.DuckDBPyConnection, tables: Mapping[str, str],
         write_table(con, tables[short], frame)
 
 
-def make_build(kind: str, compute: Callable, document_module: str) -> Callable:
-    """The ``build(con, config=None)`` of a report kind: ``compute``, then the document.
+def write_table(con: duckdb.DuckDBPyConnection, name: str, frame: Any) -> None:
+    """Write a polars or pandas data frame or Arrow table to table ``name`` (replaced).
 
     Parameters
     ----------
-    kind : str
-        The kind's name (for the docstring).
-    compute : callable
-        ``compute(con, config)`` of the kind; writes the tables and returns its context.
-    document_module : str
-        Module with ``document(con, context) -> reports.document.Report``; imported on
-        the first build, so listing the kinds does not import the plotting code.
-
-    Returns
-    -------
-    callable
-        ``build(con, config=None) -> reports.document.Report``.
+    con : duckdb.DuckDBPyConnection
+        Connection to the store (writable).
+    name : str
+        Table name, e.g. ``"report_gap_regression_r2"``.
+    frame : polars.DataFrame or pyarrow.Table
+        Rows to store; its schema is kept even when it has no rows.
     """
-    def build(con: duckdb.DuckDBPyConnection, config: Any = None):
-        return importlib.import_module(document_module).document(con, compute(con, config))
-
-    build.__doc__ = (f"Compute the ``{kind}`` report and return its document.\n\n"
-                     f"Parameters\n----------\ncon : duckdb.DuckDBPyConnection\n"
-                     f"config : the kind's options, optional\n\n"
-                     f"Returns\n-------\nreports.document.Report\n")
-    build.__qualname__ = build.__name__ = "build"
-    build.__module__ = compute.__module__
-    return build
+    data = frame.to_arrow() if hasattr(frame, "to_arrow") else frame
+    view = "__genlab_write_" + name
+    con.register(view, data)
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE {quote_ident(name)} AS "
+                    f"SELECT * FROM {quote_ident(view)}")
+    finally:
+        con.unregister(view)

@@ -9,11 +9,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 
+from reports.common import KindResult
 from reports.document import Column, Notice, Paragraph, Report, Section, Table
+
+
+class RunsResult(Protocol):
+    """A kind's result that counts the runs it found (``n_runs``)."""
+
+    tables: list[str]
+    n_runs: int
 
 
 def lineage_sql(models: Sequence, params: Mapping[str, Any]) -> str:
@@ -39,14 +47,14 @@ def lineage_sql(models: Sequence, params: Mapping[str, Any]) -> str:
     return "\n\n".join(parts)
 
 
-def sql_table(con: duckdb.DuckDBPyConnection, ctx: Mapping[str, Any], kind: str, key: str, caption: str,
+def sql_table(con: duckdb.DuckDBPyConnection, ctx: KindResult, kind: str, key: str, caption: str,
               sql: str, columns: list[Column], params: list | None = None, *, computed: bool = False) -> Table:
     """A document table read from the store with ``sql``, showing that SQL and its lineage.
 
     Parameters
     ----------
     con : duckdb.DuckDBPyConnection
-    ctx : mapping
+    ctx : reports.common.KindResult
         What the kind's ``compute`` returned (``models`` and ``params`` are read).
     kind, key, caption : str
         The report kind, the table's key in the document and its caption.
@@ -56,7 +64,7 @@ def sql_table(con: duckdb.DuckDBPyConnection, ctx: Mapping[str, Any], kind: str,
     params : list, optional
         Values of the ``?`` placeholders (shown in the SQL comment).
     computed : bool, default False
-        The rows were computed in Python by ``reports.<kind>`` and stored (said in the SQL
+        The rows were computed in Python by ``reports.kinds.<kind>`` and stored (said in the SQL
         comment); otherwise they are read from the SQL models directly.
 
     Returns
@@ -65,13 +73,13 @@ def sql_table(con: duckdb.DuckDBPyConnection, ctx: Mapping[str, Any], kind: str,
     """
     rows = con.execute(sql, params or []).fetchall()
     if computed:
-        note = (f"-- {kind} computed these rows in Python (reports.{kind}) from the tables\n"
+        note = (f"-- {kind} computed these rows in Python (reports.kinds.{kind}) from the tables\n"
                 f"-- built below and stored them; the document reads them with")
     else:
         note = f"-- {kind}: the document reads these rows with"
     if params:
         note += f"\n-- (parameters bound: {json.dumps(params)})"
-    text = f"{note}:\n{sql.strip()};\n\n{lineage_sql(ctx['models'], ctx['params'])}"
+    text = f"{note}:\n{sql.strip()};\n\n{lineage_sql(ctx.models, ctx.params)}"
     return Table(key, caption, columns, [tuple(r) for r in rows], text)
 
 
@@ -85,23 +93,23 @@ def grouping(axis: str | None) -> str:
     return f"the sweep axis {axis}." if axis else "nothing (one group, all runs)."
 
 
-def new_report(kind: str, title: str, ctx: Mapping[str, Any]) -> Report:
-    """An empty report of ``kind`` listing the tables its ``compute`` wrote (``ctx["tables"]``)."""
-    return Report(kind, title, tables=list(ctx["tables"]))
+def new_report(kind: str, title: str, ctx: KindResult) -> Report:
+    """An empty report of ``kind`` listing the tables its ``compute`` wrote (``ctx.tables``)."""
+    return Report(kind, title, tables=list(ctx.tables))
 
 
-def runs_report(kind: str, title: str, ctx: Mapping[str, Any], data: str, empty: str) -> tuple[Report, Section]:
+def runs_report(kind: str, title: str, ctx: RunsResult, data: str, empty: str) -> tuple[Report, Section]:
     """A report opening with its data section; a notice there when no run has data.
 
     Parameters
     ----------
     kind, title : str
-    ctx : mapping
+    ctx : RunsResult
         What the kind's ``compute`` returned (``tables`` and ``n_runs`` are read).
     data : str
         The data section's paragraph.
     empty : str
-        The notice added when ``ctx["n_runs"]`` is 0.
+        The notice added when ``ctx.n_runs`` is 0.
 
     Returns
     -------
@@ -112,6 +120,6 @@ def runs_report(kind: str, title: str, ctx: Mapping[str, Any], data: str, empty:
     report = new_report(kind, title, ctx)
     section = Section("Data", [Paragraph(data)])
     report.sections.append(section)
-    if ctx["n_runs"] == 0:
+    if ctx.n_runs == 0:
         section.blocks.append(Notice(empty))
     return report, section

@@ -1,15 +1,29 @@
-"""Figures (matplotlib, no pyplot state) and their SVG / PDF output."""
+"""Figures (matplotlib, no pyplot state) and their SVG / PDF output.
+
+matplotlib is imported when the first figure is made (:func:`new_figure`), not
+when the report kinds are imported to be listed.
+"""
 
 from __future__ import annotations
 
 import io
 import pathlib
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 _SVG_RC = {"svg.hashsalt": "genlab", "svg.fonttype": "path"}
+
+
+def new_figure(figsize: tuple[float, float]) -> Figure:
+    """An empty ``matplotlib.figure.Figure`` of ``figsize`` inches, constrained layout, no pyplot state."""
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=figsize, layout="constrained")
 
 
 def scatter_with_fit(x, y, *, xlabel: str, ylabel: str, title: str = "") -> Figure:
@@ -29,7 +43,7 @@ def scatter_with_fit(x, y, *, xlabel: str, ylabel: str, title: str = "") -> Figu
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
-    fig = Figure(figsize=(4.5, 3.4), layout="constrained")
+    fig = new_figure((4.5, 3.4))
     ax = fig.add_subplot()
     ax.scatter(x, y, s=14, alpha=0.8, color="#1f77b4", edgecolors="none")
     if x.size >= 2 and np.ptp(x) > 0:

@@ -3,10 +3,12 @@
 ``build_report(con, ["gap_regression"], out_dir, ...)`` writes
 ``out_dir/gap_regression.html`` (one self-contained file: inline CSS and SVG)
 and ``out_dir/gap_regression.tex`` (standalone article with booktabs tables,
-figures as PDF files beside it). The kinds are listed in :mod:`reports.kinds`. Templates live in ``templates/html`` and
-``templates/tex``; ``<kind>.<ext>.j2`` is used when present, else ``base``.
-LaTeX templates use ``((( var )))``, ``((* block *))`` and ``((= comment =))``
-so that braces stay LaTeX.
+figures as PDF files beside it). The kinds are registered in
+:mod:`reports.kinds`. A kind's ``document.<ext>.j2`` in its folder is used
+when present, else the shared ``base.<ext>.j2`` of ``templates/html`` and
+``templates/tex`` (which a kind's template extends). LaTeX templates use
+``((( var )))``, ``((* block *))`` and ``((= comment =))`` so that braces stay
+LaTeX.
 """
 
 from __future__ import annotations
@@ -14,39 +16,40 @@ from __future__ import annotations
 import importlib.resources
 import pathlib
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 import duckdb
 import jinja2
 from markupsafe import Markup
 
+from core.catalog import Catalog
+from core.errors import unknown_name
 from reports.document import Report
 from reports.figures import save_pdf, to_svg
 from reports.formatting import cell_text, latex_cell, latex_escape, pvalue, sig
-from reports.kinds import check_kind, kind_builder
-from runner.errors import unknown_name
+from reports.kinds import KindOptions, check_kind, get_kind
 
 #: Output formats and their file suffixes.
 FORMATS = {"html": ".html", "latex": ".tex"}
 
 
-def _template_dir(sub: str) -> str:
-    return str(importlib.resources.files("templates") / sub)
+def _search_path(sub: str, folder: str | pathlib.Path | None) -> list[str]:
+    shared = str(importlib.resources.files("templates") / sub)
+    return [str(folder), shared] if folder is not None else [shared]
 
 
-def html_environment() -> jinja2.Environment:
-    """Jinja environment for ``templates/html`` (autoescape, StrictUndefined)."""
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(_template_dir("html")),
+def html_environment(folder: str | pathlib.Path | None = None) -> jinja2.Environment:
+    """Jinja environment for a kind's ``folder`` and ``templates/html`` (autoescape, StrictUndefined)."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(_search_path("html", folder)),
                              autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
     env.filters.update(cell=cell_text, sig=sig, pvalue=pvalue)
     return env
 
 
-def latex_environment() -> jinja2.Environment:
-    """Jinja environment for ``templates/tex``: ``((( )))``, ``((* *))``, ``((= =))``."""
+def latex_environment(folder: str | pathlib.Path | None = None) -> jinja2.Environment:
+    """Jinja environment for a kind's ``folder`` and ``templates/tex``: ``((( )))``, ``((* *))``, ``((= =))``."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(_template_dir("tex")),
+        loader=jinja2.FileSystemLoader(_search_path("tex", folder)),
         variable_start_string="(((", variable_end_string=")))",
         block_start_string="((*", block_end_string="*))",
         comment_start_string="((=", comment_end_string="=))",
@@ -63,9 +66,9 @@ def _verbatim_safe(text: str) -> str:
     return str(text).replace("\\end{verbatim}", "\\end {verbatim}")
 
 
-def _template(env: jinja2.Environment, kind: str, ext: str) -> jinja2.Template:
+def _template(env: jinja2.Environment, ext: str) -> jinja2.Template:
     try:
-        return env.get_template(f"{kind}.{ext}.j2")
+        return env.get_template(f"document.{ext}.j2")
     except jinja2.TemplateNotFound:
         return env.get_template(f"base.{ext}.j2")
 
@@ -91,7 +94,8 @@ def render_html(report: Report, *, title: str, manifest_text: str) -> str:
     str
     """
     svgs = {f.key: Markup(to_svg(f.figure)) for f in report.figures()}
-    return _template(html_environment(), report.kind, "html").render(
+    folder = get_kind(report.kind).folder
+    return _template(html_environment(folder), "html").render(
         report=report, title=title, manifest_text=manifest_text, svgs=svgs)
 
 
@@ -110,7 +114,8 @@ def render_latex(report: Report, *, title: str, manifest_text: str,
     -------
     str
     """
-    return _template(latex_environment(), report.kind, "tex").render(
+    folder = get_kind(report.kind).folder
+    return _template(latex_environment(folder), "tex").render(
         report=report, title=title, manifest_text=manifest_text,
         figure_files=dict(figure_files))
 
@@ -125,7 +130,8 @@ def _check_names(kinds: Iterable[str], formats: Iterable[str]) -> None:
 
 def build_report(con: duckdb.DuckDBPyConnection, kinds: list[str], out_dir: pathlib.Path,
                  *, manifest_text: str, title: str, formats: Iterable[str] = ("html", "latex"),
-                 options: Mapping[str, Any] | None = None) -> list[pathlib.Path]:
+                 options: Mapping[str, KindOptions | None] | None = None,
+                 catalog: Catalog | None = None) -> list[pathlib.Path]:
     """Compute each report kind from the store and write its documents.
 
     Parameters
@@ -142,7 +148,12 @@ def build_report(con: duckdb.DuckDBPyConnection, kinds: list[str], out_dir: path
         Document title.
     formats : iterable of {"html", "latex"}
     options : mapping, optional
-        Kind -> its config object (e.g. :class:`reports.gap_regression.GapRegressionConfig`).
+        Kind -> its options object (:func:`reports.kinds.kind_options`); a kind
+        left out gets its defaults.
+    catalog : core.catalog.Catalog, optional
+        The statistics the measures declare (measure name -> statistics): the
+        default feature families of ``gap_regression``, the signs of
+        ``ranking``. Without it those are empty.
 
     Returns
     -------
@@ -156,7 +167,7 @@ def build_report(con: duckdb.DuckDBPyConnection, kinds: list[str], out_dir: path
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[pathlib.Path] = []
     for kind in kinds:
-        report = kind_builder(kind)(con, options.get(kind))
+        report = get_kind(kind).build(con, options.get(kind), catalog)
         if "html" in formats:
             path = out_dir / f"{kind}.html"
             path.write_text(render_html(report, title=title, manifest_text=manifest_text),

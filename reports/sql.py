@@ -1,4 +1,8 @@
-"""SQL models: ``templates/sql/<name>.sql.j2`` -> DuckDB table ``<name>``.
+"""SQL models: ``<name>.sql.j2`` -> DuckDB table ``<name>``.
+
+The models shared by several report kinds live in ``templates/sql``; each kind's
+own live in its folder, ``reports/kinds/<kind>/`` (:func:`reports.common.kind_project`
+gives a kind both). A model's name is unique over all of them.
 
 Each template holds one SELECT. It names its inputs only through three
 helpers, in the manner of dbt:
@@ -25,7 +29,7 @@ from __future__ import annotations
 
 import importlib.resources
 import pathlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,9 +49,15 @@ class SqlTemplateError(ValueError):
     """A SQL template is malformed, refers to an unknown name, or lacks a value."""
 
 
-def default_template_dir() -> pathlib.Path:
-    """Directory of the packaged SQL templates (``templates/sql``)."""
+def shared_template_dir() -> pathlib.Path:
+    """Directory of the SQL models shared by several report kinds (``templates/sql``)."""
     return pathlib.Path(str(importlib.resources.files("templates") / "sql"))
+
+
+def default_template_dirs() -> list[pathlib.Path]:
+    """Every packaged SQL model's directory: the shared one, then each kind's folder that has models, by name."""
+    kinds = pathlib.Path(str(importlib.resources.files("reports") / "kinds"))
+    return [shared_template_dir(), *sorted(d for d in kinds.iterdir() if d.is_dir() and any(d.glob("*.sql.j2")))]
 
 
 def quote_ident(name: str) -> str:
@@ -110,22 +120,33 @@ class Model:
 
 
 class SqlProject:
-    """The SQL models of one template directory.
+    """The SQL models of one or more template directories.
 
     Parameters
     ----------
-    template_dir : path-like, optional
-        Directory of ``<name>.sql.j2`` files; defaults to the packaged one.
+    template_dirs : path-like or sequence of path-like, optional
+        Directories of ``<name>.sql.j2`` files, searched together; defaults to
+        every packaged one (:func:`default_template_dirs`).
     sources : sequence of str, optional
         Names ``source()`` accepts; defaults to :data:`SOURCES`.
+
+    Raises
+    ------
+    SqlTemplateError
+        Two directories hold a model of the same name.
     """
 
-    def __init__(self, template_dir: str | pathlib.Path | None = None,
+    def __init__(self, template_dirs: str | pathlib.Path | Sequence[str | pathlib.Path] | None = None,
                  *, sources: Iterable[str] = SOURCES) -> None:
-        self.template_dir = pathlib.Path(template_dir or default_template_dir())
+        if template_dirs is None:
+            template_dirs = default_template_dirs()
+        elif isinstance(template_dirs, (str, pathlib.Path)):
+            template_dirs = [template_dirs]
+        self.template_dirs = [pathlib.Path(d) for d in template_dirs]
+        self._files = _model_files(self.template_dirs)
         self.sources = tuple(sources)
         self._env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(self.template_dir)),
+            loader=jinja2.FileSystemLoader([str(d) for d in self.template_dirs]),
             undefined=jinja2.StrictUndefined,
             autoescape=False,
             keep_trailing_newline=True,
@@ -134,7 +155,7 @@ class SqlProject:
 
     def names(self) -> list[str]:
         """Sorted names of the models (template files ``*.sql.j2``)."""
-        return sorted(p.name[: -len(".sql.j2")] for p in self.template_dir.glob("*.sql.j2"))
+        return sorted(self._files)
 
     def render(self, name: str) -> Model:
         """Render model ``name`` and record its refs, sources and parameters.
@@ -151,7 +172,8 @@ class SqlProject:
         if name not in known:
             raise SqlTemplateError(
                 f"Unknown SQL model {name!r}; expected one of {known} "
-                f"(files {self.template_dir.name}/<name>.sql.j2).{suggest(name, known)}")
+                f"(files <name>.sql.j2 in {', '.join(d.name for d in self.template_dirs)})."
+                f"{suggest(name, known)}")
         if name in self.sources:
             raise SqlTemplateError(
                 f"SQL model {name!r} has the name of the store table source({name!r}) and "
@@ -268,6 +290,19 @@ class SqlProject:
         return models
 
 
+def _model_files(dirs: Sequence[pathlib.Path]) -> dict[str, pathlib.Path]:
+    """Model name -> its file, over ``dirs``; a name in two directories is an error."""
+    files: dict[str, pathlib.Path] = {}
+    for d in dirs:
+        for path in sorted(d.glob("*.sql.j2")):
+            name = path.name[: -len(".sql.j2")]
+            if name in files:
+                raise SqlTemplateError(f"SQL model {name!r} is defined twice: {files[name]} and {path}. "
+                                       f"Model names are table names; rename one.")
+            files[name] = path
+    return files
+
+
 def _check_single_select(name: str, sql: str) -> None:
     try:
         statements = duckdb.extract_statements(sql)
@@ -278,25 +313,3 @@ def _check_single_select(name: str, sql: str) -> None:
         raise SqlTemplateError(
             f"{name}.sql.j2 must hold exactly one SELECT; found {len(kinds)} statement(s) "
             f"of type(s) {[k.name for k in kinds]}.")
-
-
-def write_table(con: duckdb.DuckDBPyConnection, name: str, frame: Any) -> None:
-    """Write a polars or pandas data frame or Arrow table to table ``name`` (replaced).
-
-    Parameters
-    ----------
-    con : duckdb.DuckDBPyConnection
-        Connection to the store (writable).
-    name : str
-        Table name, e.g. ``"report_gap_regression_r2"``.
-    frame : polars.DataFrame or pyarrow.Table
-        Rows to store; its schema is kept even when it has no rows.
-    """
-    data = frame.to_arrow() if hasattr(frame, "to_arrow") else frame
-    view = "__genlab_write_" + name
-    con.register(view, data)
-    try:
-        con.execute(f"CREATE OR REPLACE TABLE {quote_ident(name)} AS "
-                    f"SELECT * FROM {quote_ident(view)}")
-    finally:
-        con.unregister(view)

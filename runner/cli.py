@@ -265,6 +265,7 @@ def report(manifest: str | None, store: str | None, kinds: tuple[str, ...], fmt:
         sys.exit(1)
     entries = {r.kind: r for r in m.reports}  # one entry per kind (checked with the manifest)
     options = {k: kind_options(k, r.options) for k, r in entries.items()}
+    catalog = _measure_catalog()
     con = st.connect()
     paths = []
     try:
@@ -274,11 +275,18 @@ def report(manifest: str | None, store: str | None, kinds: tuple[str, ...], fmt:
             else:
                 formats = entries[kind].formats if kind in entries else ("html", "latex")
             paths += build_report(con, [kind], Path(out) if out else st.root / "reports", manifest_text=m.text,
-                                  title=m.experiment.name, formats=formats, options=options)
+                                  title=m.experiment.name, formats=formats, options=options, catalog=catalog)
     finally:
         con.close()
     for path in paths:
         click.echo(str(path))
+
+
+def _measure_catalog() -> dict:
+    """The statistics every registered measure declares (measure name -> tuple of Statistic), for the reports."""
+    from measures.registry import get_measure, list_measures
+
+    return {name: tuple(getattr(get_measure(name), "statistics", ())) for name in list_measures()}
 
 
 @main.command(name="list")

@@ -78,7 +78,7 @@ class ReportEntry(_Frozen):
 
     kind: str
     formats: tuple[Literal["html", "latex"], ...] = ("html", "latex")
-    #: The kind's options (its ``CONFIG`` fields), the entry's other keys.
+    #: The kind's options (the fields of its options model, :func:`reports.kinds.kind_options`), the entry's other keys.
     options: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -190,8 +190,9 @@ def _report(data: Any, i: int, problems: list[Problem]) -> ReportEntry | None:
     try:
         kind_options(entry.kind, entry.options)
     except ReportOptionError as exc:
-        path = ("reports", i) + ((exc.key,) if exc.key else ())
-        problems.append(Problem(path, str(exc), entry.options.get(exc.key, ...) if exc.key else ...))
+        for error in exc.errors:
+            path = ("reports", i) + ((error.key,) if error.key else ())
+            problems.append(Problem(path, str(error), error.found))
         return None
     return entry
 

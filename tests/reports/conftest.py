@@ -17,6 +17,8 @@ import numpy as np
 import polars as pl
 import pytest
 
+from core.catalog import Statistic
+
 WEIGHT_STATS = ("mean_frobenius_norm", "mean_spectral_norm", "mean_stable_rank",
                 "mean_effective_rank", "mean_condition_number", "mean_stable_quality",
                 "log_prod_spectral_norm", "log_prod_frobenius_norm")
@@ -26,6 +28,47 @@ PERSISTENCE_STATS = ("h0_std_death", "h0_mean_death", "h1_std_birth", "h1_std_de
                      "h1_mean_birth", "h1_mean_death", "h0_persistent_entropy")
 SLOPE, INTERCEPT, NOISE = 0.05, 0.12, 0.004
 LAST_EPOCH = 3
+
+
+def _family(family: str, names: tuple[str, ...], higher_is_better: bool | None = None) -> tuple[Statistic, ...]:
+    return tuple(Statistic(n, higher_is_better, families=(family,)) for n in names)
+
+
+#: The statistics the measures declare, as the runner hands them to the reports (a small
+#: :data:`core.catalog.Catalog` written here, so the report tests never import the measures).
+#: Measures in this order give the feature families of gap_regression in the order the report
+#: has always listed them; the signs (higher_is_better) are those of the measures' papers.
+CATALOG = {
+    "weight_spectrum": _family("weight_spectrum", WEIGHT_STATS),
+    "neural_collapse": (Statistic("cdnv_last_hidden", False, families=("neural_collapse",)),
+                        *_family("neural_collapse", NC_STATS[1:], True),
+                        Statistic("cdnv", False, "layer"), Statistic("ncc_accuracy_train", True, "layer"),
+                        Statistic("ncc_accuracy_test", True, "layer")),
+    "activation_persistence": (*_family("activation_persistence", PERSISTENCE_STATS[:6]),
+                               Statistic("h0_persistent_entropy")),
+    "interpex": _family("pgdl_winners", ("db_times_mixup_error",), False),
+    "always_generalize": _family("pgdl_winners", ("augmentation_penalty",), False),
+    "brain": _family("pgdl_winners", ("label_variation",), False),
+    "functional_graph": _family("functional_graph", ("h1_life", "h1_midlife")),
+    "norm_measures": _family("jiang_norms", (
+        "log_prod_of_spec", "log_prod_of_fro", "log_sum_of_spec", "log_sum_of_fro", "fro_over_spec",
+        "frobenius_distance", "dist_spec_init", "param_norm"), False),
+    "output_margin": _family("jiang_margin_path_norm", ("inverse_margin",), False),
+    "path_norm_measures": _family("jiang_margin_path_norm", ("path_norm", "path_norm_over_margin"), False),
+    "pac_bayes": _family("jiang_pac_bayes", ("pacbayes_init", "pacbayes_orig", "pacbayes_flatness"), False),
+    "pac_bayes_magnitude": _family("jiang_pac_bayes_magnitude", (
+        "pacbayes_mag_init", "pacbayes_mag_orig", "pacbayes_mag_flatness"), False),
+    "steps_to_loss": (*_family("jiang_optimisation", ("epochs_to_loss_0.1",)), Statistic("epochs_to_loss_*")),
+    "perturbation_response": _family("perturbation_response", (
+        "gi_score_interclass_mixup", "pal_score_interclass_mixup", "gi_score_intraclass_mixup",
+        "pal_score_intraclass_mixup"), False),
+}
+
+
+@pytest.fixture
+def catalog():
+    """The measure catalog :data:`CATALOG`."""
+    return CATALOG
 
 
 def _create_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -146,7 +189,7 @@ def built(tmp_path_factory):
     fill_store(con)
     out_dir = tmp_path_factory.mktemp("report")
     paths = build_report(con, ["gap_regression"], out_dir, title="Synthetic_study & co",
-                         manifest_text=MANIFEST)
+                         manifest_text=MANIFEST, catalog=CATALOG)
     yield {"con": con, "paths": paths, "out_dir": out_dir,
                "html": (out_dir / "gap_regression.html").read_text(encoding="utf-8"),
                "tex": (out_dir / "gap_regression.tex").read_text(encoding="utf-8")}

@@ -89,24 +89,16 @@ def one_store():
         yield factory()
 
 
-#: The report kinds this store is made for; the browser and LaTeX tests build them even before
-#: :mod:`reports.kinds` registers them.
-OWN_KINDS = ("training_dynamics", "layers", "persistence")
-
-
 def report_kinds() -> list[str]:
-    """Every registered report kind, then those of :data:`OWN_KINDS` not registered yet."""
+    """Every registered report kind, in list order."""
     from reports.kinds import list_kinds
 
-    kinds = list_kinds()
-    return kinds + [k for k in OWN_KINDS if k not in kinds]
+    return list_kinds()
 
 
 def build_kind(con: duckdb.DuckDBPyConnection, kind: str):
-    """The document of report kind ``kind`` on ``con`` (registered or in :data:`OWN_KINDS`)."""
-    import importlib
+    """The document of report kind ``kind`` on ``con``, with its default options and the test catalog."""
+    from reports.kinds import get_kind
+    from tests.reports.conftest import CATALOG
 
-    from reports.kinds import kind_builder, list_kinds
-
-    builder = kind_builder(kind) if kind in list_kinds() else importlib.import_module(f"reports.{kind}").build
-    return builder(con, None)
+    return get_kind(kind).build(con, None, CATALOG)

@@ -1,9 +1,9 @@
-"""reports.cd_diagram: geometry, clique bars, escaping, and a pdflatex compile.
+"""reports.kinds.regulariser_comparison.cd_diagram: geometry, clique bars, escaping, and a pdflatex compile.
 
 References: the axis orientation and bars follow Demšar (2006), Figure 1 (best ranks
 on the right; thick lines join methods within the critical difference); positions
 are checked against the closed form x = (hi - r) / (hi - lo); cliques against
-reports.stats_posthoc.cd_cliques (itself checked against a brute force);
+reports.stats.posthoc.cd_cliques (itself checked against a brute force);
 SVG well-formedness with the standard library's XML parser.
 """
 
@@ -17,9 +17,9 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from reports.cd_diagram import cd_graphic, layout, to_tikz
 from reports.formatting import latex_escape
-from reports.stats_posthoc import cd_cliques, critical_difference
+from reports.kinds.regulariser_comparison.cd_diagram import cd_graphic, layout, to_tikz
+from reports.stats.posthoc import cd_cliques, critical_difference
 
 NAMES = ["none", "topological_t1 w=0.01", "T2 & <co>", "decorrelation_50%", "m5"]
 RANKS = np.array([4.2, 1.5, 2.1, 3.0, 4.9])

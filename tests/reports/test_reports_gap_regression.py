@@ -5,12 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reports import stats
-from reports.families import Family, family_data
 from reports.formatting import pvalue, sig
-from reports.gap_regression import TABLES, GapRegressionConfig, compute
+from reports.kinds.gap_regression.compute import TABLES, compute
+from reports.kinds.gap_regression.families import Family, families_from_catalog, family_data
+from reports.kinds.gap_regression.options import GapRegressionConfig
 from reports.render import build_report
-from reports.stats_kendall import kendall_tau_b
+from reports.stats import regression as stats
+from reports.stats.kendall import kendall_tau_b
+from tests.reports.conftest import CATALOG
 
 
 def _r2(con, family, model="linear"):
@@ -82,7 +84,7 @@ def test_ols_and_kendall_agree_with_stats(built):
 def test_html_shows_the_store_numbers_and_follows_changes(make_store, tmp_path):
     con = make_store()
     build_report(con, ["gap_regression"], tmp_path, manifest_text="", title="t",
-                 formats=("html",))
+                 formats=("html",), catalog=CATALOG)
     html = (tmp_path / "gap_regression.html").read_text()
     mean = _r2(con, "neural_collapse")[0]
     tau = con.execute(f'SELECT tau FROM "{TABLES["kendall"]}" '
@@ -95,7 +97,7 @@ def test_html_shows_the_store_numbers_and_follows_changes(make_store, tmp_path):
     con.execute("UPDATE measures SET value = 1e6 WHERE run_id = 'run000' AND layer = 'all' "
                 "AND statistic = 'mean_spectral_norm' AND epoch = 3 AND version = 2")
     build_report(con, ["gap_regression"], tmp_path, manifest_text="", title="t",
-                 formats=("html",))
+                 formats=("html",), catalog=CATALOG)
     html2 = (tmp_path / "gap_regression.html").read_text()
     tau2 = con.execute(f'SELECT tau FROM "{TABLES["kendall"]}" '
                        "WHERE feature = 'mean_spectral_norm'").fetchall()[0][0]
@@ -104,7 +106,7 @@ def test_html_shows_the_store_numbers_and_follows_changes(make_store, tmp_path):
 
 def test_too_few_runs_is_said_not_raised(make_store, tmp_path):
     con = make_store(n_runs=6)
-    paths = build_report(con, ["gap_regression"], tmp_path, manifest_text="", title="t")
+    paths = build_report(con, ["gap_regression"], tmp_path, manifest_text="", title="t", catalog=CATALOG)
     html = (tmp_path / "gap_regression.html").read_text()
     assert "Only 6 runs have a generalization gap" in html
     assert "needs at least 10" in (tmp_path / "gap_regression.tex").read_text()
@@ -114,7 +116,7 @@ def test_too_few_runs_is_said_not_raised(make_store, tmp_path):
 
 def test_constant_gap_is_said_not_raised(make_store, tmp_path):
     con = make_store(constant_gap=True)
-    build_report(con, ["gap_regression"], tmp_path, manifest_text="", title="t")
+    build_report(con, ["gap_regression"], tmp_path, manifest_text="", title="t", catalog=CATALOG)
     assert "nothing to predict" in (tmp_path / "gap_regression.html").read_text()
     assert con.execute(f'SELECT count(*) FROM "{TABLES["folds"]}"').fetchall() == [(0,)]
 
@@ -148,7 +150,7 @@ def test_family_subsets_are_paired_on_common_runs(make_store):
     con = make_store(persistence=True)
     con.execute("DELETE FROM measures WHERE measure = 'activation_persistence' "
                 "AND run_id IN ('run000', 'run001', 'run002')")
-    compute(con, GapRegressionConfig(models=("linear",)))
+    compute(con, GapRegressionConfig(models=("linear",)), CATALOG)
     n = con.execute(f'SELECT family_a, family_b, n_runs FROM "{TABLES["tests"]}" '
                     "ORDER BY family_a, family_b").fetchall()
     assert ("neural_collapse", "activation_persistence", 37) in n
@@ -159,7 +161,7 @@ def test_constant_feature_is_dropped(make_store):
     con = make_store()
     con.execute("UPDATE measures SET value = 1.0 "
                 "WHERE statistic = 'ncc_accuracy_test_last_hidden'")
-    compute(con, GapRegressionConfig(models=("linear",)))
+    compute(con, GapRegressionConfig(models=("linear",)), CATALOG)
     row = con.execute(f'SELECT used, constant FROM "{TABLES["families"]}" '
                       "WHERE family = 'neural_collapse'").fetchall()[0]
     assert row == ("cdnv_last_hidden, ncc_accuracy_train_last_hidden",
@@ -180,9 +182,40 @@ def test_config_validation():
 def test_family_data_marks_too_few_complete_runs(store):
     import polars as pl
 
-    compute(store, GapRegressionConfig(models=("linear",)))
+    compute(store, GapRegressionConfig(models=("linear",)), CATALOG)
     feats = store.sql('SELECT * FROM "run_features"').pl()
     gaps = store.sql('SELECT * FROM "final_gaps"').pl()
     d = family_data(Family("nc", ("cdnv_last_hidden",), "neural_collapse"),
                     feats.filter(pl.col("run_id") < "run005"), gaps, 10)
     assert d.status == "too few runs (n=5 < 10)"
+
+
+def test_default_families_come_from_the_catalog():
+    families = families_from_catalog(CATALOG)
+    assert [f.name for f in families] == [
+        "weight_spectrum", "neural_collapse", "activation_persistence", "pgdl_winners", "functional_graph",
+        "jiang_norms", "jiang_margin_path_norm", "jiang_pac_bayes", "jiang_pac_bayes_magnitude",
+        "jiang_optimisation", "perturbation_response"]
+    by_name = {f.name: f for f in families}
+    assert by_name["neural_collapse"] == Family("neural_collapse", (
+        "cdnv_last_hidden", "ncc_accuracy_train_last_hidden", "ncc_accuracy_test_last_hidden"), "neural_collapse")
+    # statistics of several measures: a family that matches any measure
+    assert by_name["pgdl_winners"] == Family(
+        "pgdl_winners", ("db_times_mixup_error", "augmentation_penalty", "label_variation"), None)
+    assert by_name["jiang_margin_path_norm"].features == ("inverse_margin", "path_norm", "path_norm_over_margin")
+    assert by_name["jiang_optimisation"] == Family("jiang_optimisation", ("epochs_to_loss_0.1",), "steps_to_loss")
+    # the order is the catalog's: the families of a reversed catalog come reversed
+    reversed_catalog = dict(reversed(list(CATALOG.items())))
+    assert [f.name for f in families_from_catalog(reversed_catalog)][:2] == ["perturbation_response",
+                                                                            "jiang_optimisation"]
+
+
+def test_without_catalog_or_families_a_notice_not_an_error(store, tmp_path):
+    build_report(store, ["gap_regression"], tmp_path, manifest_text="", title="t", formats=("html",))
+    html = (tmp_path / "gap_regression.html").read_text()
+    assert "No feature family: the measures declare none" in html
+    assert store.execute(f'SELECT count(*) FROM "{TABLES["r2"]}"').fetchall() == [(0,)]
+    # a families option needs no catalog
+    compute(store, GapRegressionConfig(families=[("signal", ["cdnv_last_hidden"], "neural_collapse")],
+                                       models=("linear",)))
+    assert _r2(store, "signal")[0] > 0.9

@@ -1,4 +1,4 @@
-"""reports.layers on the synthetic store: per-layer values, depth, layer index, bands and trends.
+"""reports.kinds.layers on the synthetic store: per-layer values, depth, layer index, bands and trends.
 
 References are recomputed from the raw measure rows with polars, numpy.percentile
 (linear interpolation, quantile_cont's definition) and scipy.stats.spearmanr.
@@ -14,7 +14,9 @@ import pytest
 import scipy.stats as sps
 
 from reports.document import Notice
-from reports.layers import TABLES, LayersConfig, build, compute
+from reports.kinds.layers import build
+from reports.kinds.layers.compute import TABLES, compute
+from reports.kinds.layers.options import LayersConfig
 from reports.render import render_html, render_latex
 from tests.reports.kinds_store import NC_LAYER_STATS, rows, store_factory
 

@@ -1,4 +1,4 @@
-"""reports.persistence: Betti curves, diagram summaries and representative runs.
+"""reports.kinds.persistence: Betti curves, diagram summaries and representative runs.
 
 References: Betti numbers counted by hand on a constructed diagram (half-open
 bars [birth, death)), and on the random store recounted with numpy from the raw
@@ -12,7 +12,9 @@ import polars as pl
 import pytest
 
 from reports.document import Notice
-from reports.persistence import TABLES, PersistenceConfig, build, compute
+from reports.kinds.persistence import build
+from reports.kinds.persistence.compute import TABLES, compute
+from reports.kinds.persistence.options import PersistenceConfig
 from reports.render import render_html, render_latex
 from tests.reports.conftest import _insert
 from tests.reports.kinds_store import rows, store_factory

@@ -4,7 +4,7 @@ References: values read straight from the raw store tables (measures, metrics,
 runs) with SQL written here; scipy.stats.kendalltau (no ties in these
 continuous values, so tau-a = tau-b); psi_i recomputed by a loop over pairs
 that differ only in axis i (Jiang et al. 2020 Eq. (4)); the CMI score from
-reports.stats_cmi and the clusters from reports.stats_clusters on those raw
+reports.stats.cmi and the clusters from reports.stats.clusters on those raw
 values (tested against a brute-force count and scikit-learn in their own test files).
 """
 
@@ -17,10 +17,12 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from reports.ranking import TABLES, RankingConfig, build
+from reports.kinds.ranking import build
+from reports.kinds.ranking.compute import TABLES
+from reports.kinds.ranking.options import RankingConfig
 from reports.render import render_html, render_latex
-from reports.stats_clusters import kmeans_summaries_gap
-from reports.stats_cmi import cmi_score
+from reports.stats.clusters import kmeans_summaries_gap
+from reports.stats.cmi import cmi_score
 from tests.reports.conftest import LAST_EPOCH, MANIFEST, fill_store
 
 AXES = ("data.label_noise", "model.depth", "optim.lr")
@@ -189,7 +191,7 @@ def test_config_errors():
 
 
 def test_persistence_statistics_are_clustered_with_the_gap(make_store):
-    # Reference: reports.stats_clusters.kmeans_summaries_gap (tested against
+    # Reference: reports.stats.clusters.kmeans_summaries_gap (tested against
     # sklearn.cluster.KMeans) on the raw values read here.
     con = make_store(persistence=True)
     report = build(con)
@@ -228,4 +230,26 @@ def test_psi_of_an_axis_no_pair_varies_alone_is_a_notice():
     assert "psi is undefined for data.label_noise, optim.lr: no two runs differ in that axis only" in text
     pairs = dict(con.execute(f'SELECT axis, max(n_pairs) FROM "{TABLES["psi"]}" GROUP BY 1').fetchall())
     assert pairs["data.label_noise"] == pairs["optim.lr"] == 0 and pairs["model.depth"] > 0
+    con.close()
+
+
+def test_oriented_tau_follows_the_sign_each_measure_declares(catalog):
+    con = _three_axis_store()
+    report = build(con, None, catalog)
+    rows = {s: (sign, oriented, tau) for s, sign, oriented, tau in con.execute(
+        f'SELECT statistic, sign, oriented_tau, tau FROM "{TABLES["measures"]}"').fetchall()}
+    # cdnv: declared to grow with the gap (higher_is_better False), and it does in this store
+    sign, oriented, tau = rows["cdnv_last_hidden"]
+    assert sign == 1 and oriented == pytest.approx(tau) and oriented > 0.8
+    # NCC accuracy: declared to fall as the gap grows (higher_is_better True): its tau is flipped
+    sign, oriented, tau = rows["ncc_accuracy_train_last_hidden"]
+    assert sign == -1 and oriented == pytest.approx(-tau)
+    # weight-spectrum statistics declare no sign
+    assert rows["mean_stable_rank"][:2] == (None, None)
+    table = next(b for s in report.sections for b in s.blocks if getattr(b, "key", "") == "ranking")
+    column = [c.label for c in table.columns].index("oriented tau")
+    assert table.rows[0][2] == "cdnv_last_hidden"
+    assert table.rows[0][column] == pytest.approx(rows["cdnv_last_hidden"][1])
+    assert "No ranked statistic has a declared sign" not in _notices(report)
+    assert "No ranked statistic has a declared sign" in _notices(build(con))  # no catalog: no signs
     con.close()

@@ -25,7 +25,9 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from reports.document import Graphic, Notice
-from reports.regulariser_comparison import TABLES, RegulariserComparisonConfig, build
+from reports.kinds.regulariser_comparison import build
+from reports.kinds.regulariser_comparison.compute import TABLES
+from reports.kinds.regulariser_comparison.options import RegulariserComparisonConfig
 from reports.render import render_html, render_latex
 from tests.reports.conftest import _create_tables, _insert, fill_store
 

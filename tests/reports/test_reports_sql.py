@@ -5,7 +5,8 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from reports.sql import SOURCES, SqlProject, SqlTemplateError, write_table
+from reports.common import write_table
+from reports.sql import SOURCES, SqlProject, SqlTemplateError
 
 
 def _project(tmp_path, **templates) -> SqlProject:
@@ -178,3 +179,32 @@ def test_run_features_filters(store):
         "measures": ["neural_collapse"], "statistics": ["cdnv_last_hidden", "nope"]})
     assert store.execute('SELECT DISTINCT measure, statistic FROM "run_features"').fetchall() \
         == [("neural_collapse", "cdnv_last_hidden")]
+
+
+def test_models_of_several_directories_ref_each_other(tmp_path, con):
+    shared, own = tmp_path / "shared", tmp_path / "own"
+    shared.mkdir(), own.mkdir()
+    (shared / "base.sql.j2").write_text("SELECT count(*) AS n FROM {{ source('runs') }}")
+    (own / "top.sql.j2").write_text("SELECT n + 1 AS n FROM {{ ref('base') }}")
+    project = SqlProject([shared, own])
+    assert project.names() == ["base", "top"]
+    assert [m.name for m in project.materialise(con, ["top"])] == ["base", "top"]
+    assert con.execute('SELECT n FROM "top"').fetchall() == [(6,)]
+    (shared / "top.sql.j2").write_text("SELECT 1 AS n")
+    with pytest.raises(SqlTemplateError, match="SQL model 'top' is defined twice: .*shared/top.sql.j2 and "
+                                               ".*own/top.sql.j2"):
+        SqlProject([shared, own])
+
+
+def test_a_kind_sees_its_own_models_and_the_shared_ones():
+    from reports.common import kind_project
+    from reports.kinds import get_kind, list_kinds
+
+    shared = {"final_gaps", "run_features", "training_dynamics_axes"}
+    every = set(SqlProject().names())
+    for kind in list_kinds():
+        names = set(kind_project(get_kind(kind).folder).names())
+        own = names - shared
+        assert names >= shared and own <= every
+        assert all(n.startswith(("regulariser_", kind)) for n in own), (kind, own)
+    assert set(kind_project(get_kind("ranking").folder).names()) == shared | {"ranking_axes", "ranking_run_axes"}

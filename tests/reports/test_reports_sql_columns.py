@@ -1,4 +1,5 @@
-"""Column tests of every SQL model in templates/sql, on the synthetic store (in the manner of dbt's tests).
+"""Column tests of every packaged SQL model (templates/sql and each report kind's folder), on the
+synthetic store (in the manner of dbt's tests).
 
 Each model declares the columns its tests name (each must exist), its unique key, the columns that may not be
 NULL, accepted values (a set) or ranges, and row checks (SQL expressions true

@@ -16,8 +16,8 @@ from sklearn.metrics import r2_score
 from sklearn.model_selection import RepeatedKFold, train_test_split
 from sklearn.pipeline import make_pipeline
 
-from reports import stats
-from reports.stats_kendall import kendall_tau_b
+from reports.stats import regression as stats
+from reports.stats.kendall import kendall_tau_b
 
 
 def _data(seed: int, n: int = 60):

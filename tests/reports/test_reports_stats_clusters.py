@@ -12,7 +12,7 @@ import pytest
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 
-from reports.stats_clusters import kmeans_summaries_gap
+from reports.stats.clusters import kmeans_summaries_gap
 
 
 def _blobs(seed=0):

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import mutual_info_score
 
-from reports.stats_cmi import cmi_score, conditional_mutual_information
+from reports.stats.cmi import cmi_score, conditional_mutual_information
 
 
 def _h(counter: Counter) -> float:

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from reports.stats_kendall import encode_axes, granulated_kendall, kendall_tau
+from reports.stats.kendall import encode_axes, granulated_kendall, kendall_tau
 
 
 def _eq3(mu, g) -> float:

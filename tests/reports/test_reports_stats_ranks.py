@@ -1,4 +1,4 @@
-"""reports.stats_ranks against Demšar (2006), scipy, scikit-posthocs and autorank.
+"""reports.stats.ranks against Demšar (2006), scipy, scikit-posthocs and autorank.
 
 References
 ----------
@@ -20,8 +20,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from reports import stats_posthoc as ph
-from reports import stats_ranks as sr
+from reports.stats import posthoc as ph
+from reports.stats import ranks as sr
 
 #: Demšar (2006), Table 5: q_0.05 for k = 2..10 (studentized range / sqrt 2).
 DEMSAR_Q05 = [1.960, 2.343, 2.569, 2.728, 2.850, 2.949, 3.031, 3.102, 3.164]

@@ -1,4 +1,4 @@
-"""reports.training_dynamics on the synthetic store: bands, correlations and accuracy curves.
+"""reports.kinds.training_dynamics on the synthetic store: bands, correlations and accuracy curves.
 
 References are recomputed from the raw store rows with polars, numpy.percentile
 (linear interpolation, the definition quantile_cont follows) and
@@ -14,8 +14,10 @@ import scipy.stats as sps
 
 from reports.common import choose_axis
 from reports.document import Figure, Notice
+from reports.kinds.training_dynamics import build
+from reports.kinds.training_dynamics.compute import TABLES, compute
+from reports.kinds.training_dynamics.options import TrainingDynamicsConfig
 from reports.render import render_html, render_latex
-from reports.training_dynamics import TABLES, TrainingDynamicsConfig, build, compute
 from tests.reports.kinds_store import rows, store_factory
 
 

@@ -134,7 +134,8 @@ def test_report_options_are_the_kinds_and_checked_at_load(write):
     msg = errors_of(write(text))
     assert f"m.toml:{lines.index('min_run = 4') + 1} (reports[1].min_run): unknown ranking option 'min_run'; " \
            "did you mean 'min_runs'?" in msg
-    assert "(reports[0]): layers options:" in msg and "epsilon" in msg
+    assert f"m.toml:{lines.index('epsilon = 2.0') + 1} (reports[0].epsilon): The 'epsilon' option of layers must " \
+           "be a float in the range [0, 1). Got 2.0 instead." in msg
 
 
 def test_a_report_kind_is_listed_once(write):

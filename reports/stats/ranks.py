@@ -8,7 +8,7 @@ classifier, or a regulariser setting). Within each block the methods are ranked,
 Implemented from J. Demšar, *Statistical comparisons of classifiers over multiple
 data sets*, JMLR 7 (2006) 1-30, Section 3.2.2: ranks within blocks, the Friedman
 test (chi²_F) and its Iman-Davenport F variant. The post-hoc tests that follow a
-rejection are in :mod:`reports.stats_posthoc`.
+rejection are in :mod:`reports.stats.posthoc`.
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
 """Feature families: named sets of measure statistics used together as regressors.
 
 A family is a list of statistic names (rows of the ``measures`` table on layer
-``'all'``), optionally tied to one measure. :func:`family_data` pivots the long
-``run_features`` rows to a regression matrix, keeping the runs that have every
-feature, and says why a family cannot be analysed ("not computed" when none of
-its features is in the store).
+``'all'``), optionally tied to one measure. The default families come from the
+measures' own declarations (:func:`families_from_catalog`), never from a list
+kept here. :func:`family_data` pivots the long ``run_features`` rows to a
+regression matrix, keeping the runs that have every feature, and says why a
+family cannot be analysed ("not computed" when none of its features is in the
+store).
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+from pydantic import ConfigDict
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
-#: Ballester et al. 2023's headline persistence summaries (H0 and H1).
-PERSISTENCE_HEADLINE = ("h0_std_death", "h0_mean_death", "h1_std_birth",
-                        "h1_std_death", "h1_mean_birth", "h1_mean_death")
+from core.catalog import Catalog, family_members
+from reports.stats import is_constant
 
 
-@dataclass(frozen=True)
+@pydantic_dataclass(frozen=True, config=ConfigDict(extra="forbid"))
 class Family:
     """A family of features (statistics on layer ``'all'``) used together as regressors.
 
@@ -39,38 +42,36 @@ class Family:
     measure: str | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "features", tuple(self.features))
         if not self.features:
             raise ValueError(f"Family {self.name!r} must name at least one feature. Got none.")
 
 
-DEFAULT_FAMILIES: tuple[Family, ...] = (
-    Family("weight_spectrum", (
-        "mean_frobenius_norm", "mean_spectral_norm", "mean_stable_rank",
-        "mean_effective_rank", "mean_condition_number", "mean_stable_quality",
-        "log_prod_spectral_norm", "log_prod_frobenius_norm"), "weight_spectrum"),
-    Family("neural_collapse", (
-        "cdnv_last_hidden", "ncc_accuracy_train_last_hidden",
-        "ncc_accuracy_test_last_hidden"), "neural_collapse"),
-    Family("activation_persistence", PERSISTENCE_HEADLINE, "activation_persistence"),
-    # Ballester et al. 2023's "state of the art": the three PGDL winners' scores.
-    Family("pgdl_winners", ("db_times_mixup_error", "augmentation_penalty", "label_variation")),
-    # Corneanu et al. 2020: average life and midlife of the functional graph's H1.
-    Family("functional_graph", ("h1_life", "h1_midlife"), "functional_graph"),
-    # Jiang et al. 2020, Appendix C: norm-based measures, margin and path norm, PAC-Bayes, optimisation.
-    Family("jiang_norms", ("log_prod_of_spec", "log_prod_of_fro", "log_sum_of_spec", "log_sum_of_fro",
-                           "fro_over_spec", "frobenius_distance", "dist_spec_init", "param_norm"),
-           "norm_measures"),
-    Family("jiang_margin_path_norm", ("inverse_margin", "path_norm", "path_norm_over_margin")),
-    Family("jiang_pac_bayes", ("pacbayes_init", "pacbayes_orig", "pacbayes_flatness"), "pac_bayes"),
-    Family("jiang_pac_bayes_magnitude", ("pacbayes_mag_init", "pacbayes_mag_orig", "pacbayes_mag_flatness"),
-           "pac_bayes_magnitude"),
-    Family("jiang_optimisation", ("epochs_to_loss_0.1",), "steps_to_loss"),
-    # Schiff et al. 2021: Gi- and Pal-scores of perturbation response curves (mixup between and within classes).
-    Family("perturbation_response", ("gi_score_interclass_mixup", "pal_score_interclass_mixup",
-                                     "gi_score_intraclass_mixup", "pal_score_intraclass_mixup"),
-           "perturbation_response"),
-)
+def families_from_catalog(catalog: Catalog) -> tuple[Family, ...]:
+    """The feature families the measures declare (:func:`core.catalog.family_members`).
+
+    A family whose members all come from one measure is tied to it; one that
+    gathers several measures' statistics (e.g. the PGDL winners) matches any.
+
+    Order, stable for a given catalog: the families in the order of their first
+    member, measures taken in the catalog's order (the runner lists them by
+    name) and each measure's statistics in the order it declares them; the
+    features of a family in that same order.
+
+    Parameters
+    ----------
+    catalog : core.catalog.Catalog
+        Measure name -> the statistics it declares.
+
+    Returns
+    -------
+    tuple of Family
+    """
+    out = []
+    for name, members in family_members(catalog).items():
+        measures = {m for m, _ in members}
+        features = tuple(dict.fromkeys(s for _, s in members))
+        out.append(Family(name, features, measures.pop() if len(measures) == 1 else None))
+    return tuple(out)
 
 
 @dataclass

@@ -10,29 +10,28 @@ of a sweep axis), and at each epoch its rank correlation over runs with the
 Kendall's tau-b (Jiang et al. 2020) and Spearman's rho. Train and test
 accuracy over epochs come from the ``metrics`` table.
 
-The bands and accuracy curves are SQL models (``templates/sql/
-training_dynamics_*.sql.j2``); the correlations are computed here and stored
-as ``report_training_dynamics_correlations``.
+The bands and accuracy curves are SQL models (``training_dynamics_*.sql.j2``
+in this folder); the correlations are computed here and stored as
+``report_training_dynamics_correlations``.
 """
 
 from __future__ import annotations
 
+import pathlib
 from dataclasses import dataclass
-from typing import Any
 
 import duckdb
 import numpy as np
 import polars as pl
 import scipy.stats as sps
 
-from reports.common import AUTO, AXES_MODEL, make_build, materialise_grouped, report_tables, typed_frames, write_tables
-from reports.families import is_constant
+from core.catalog import Catalog
+from reports.common import (AXES_MODEL, KindResult, kind_project, materialise_grouped, report_tables, typed_frames,
+                            write_tables)
+from reports.kinds.training_dynamics.options import KIND, TrainingDynamicsConfig
 from reports.sql import SqlProject
-from reports.stats_kendall import kendall_tau_b
-
-KIND = "training_dynamics"
-SUMMARY = ("Measures over checkpoint epochs (median, IQR by sweep axis), their Kendall tau / "
-           "Spearman rho with the final gap at each epoch; accuracy curves")
+from reports.stats import is_constant
+from reports.stats.kendall import kendall_tau_b
 
 #: SQL models the report materialises, in the order the document cites them.
 MODELS = (AXES_MODEL, "training_dynamics_runs", "training_dynamics_values",
@@ -48,49 +47,6 @@ SCHEMAS = {"correlations": CORRELATION_SCHEMA}
 
 #: Tables the report writes, by short name.
 TABLES = report_tables(KIND, SCHEMAS)
-
-
-@dataclass(frozen=True)
-class TrainingDynamicsConfig:
-    """Options of the ``training_dynamics`` report.
-
-    Parameters
-    ----------
-    measures, statistics : tuple of str or None
-        Keep only these measures / statistics (``None``: all in the store).
-    layer : str
-        Layer of the measure rows (``'all'``: network-level aggregates).
-    axis : str or None
-        Key of the runs' ``axes`` to group by; ``"auto"`` takes the axis with the
-        fewest distinct values (at least 2; :func:`reports.common.choose_axis`),
-        ``None`` pools all runs.
-    experiment : str or None
-        Keep only runs of this experiment.
-    statuses : tuple of str
-        Run statuses to keep.
-    min_runs : int
-        Fewer runs with a value at an epoch than this and no correlation is computed.
-    """
-
-    measures: tuple[str, ...] | None = None
-    statistics: tuple[str, ...] | None = None
-    layer: str = "all"
-    axis: str | None = AUTO
-    experiment: str | None = None
-    statuses: tuple[str, ...] = ("done", "trained")
-    min_runs: int = 5
-
-    def __post_init__(self) -> None:
-        if self.min_runs < 3:
-            raise ValueError(f"The 'min_runs' option of {KIND} must be an int in the range "
-                             f"[3, inf). Got {self.min_runs} instead.")
-
-    def sql_params(self, axis: str | None = None) -> dict[str, Any]:
-        """Values bound to the SQL models, with ``axis`` the chosen sweep axis."""
-        return {"epoch": None, "experiment": self.experiment, "statuses": list(self.statuses),
-                "layer": self.layer, "axis": axis,
-                "measures": None if self.measures is None else list(self.measures),
-                "statistics": None if self.statistics is None else list(self.statistics)}
 
 
 def rank_correlations(values: pl.DataFrame, min_runs: int) -> list[dict]:
@@ -131,8 +87,26 @@ def rank_correlations(values: pl.DataFrame, min_runs: int) -> list[dict]:
     return rows
 
 
+@dataclass(kw_only=True)
+class TrainingDynamicsResult(KindResult):
+    """What :func:`compute` returns to the document.
+
+    Attributes
+    ----------
+    config : TrainingDynamicsConfig
+    axis : str or None
+        The sweep axis grouping the runs (None: one group).
+    n_runs : int
+        Runs with a final gap.
+    """
+
+    config: TrainingDynamicsConfig
+    axis: str | None
+    n_runs: int
+
+
 def compute(con: duckdb.DuckDBPyConnection, config: TrainingDynamicsConfig | None = None,
-            *, project: SqlProject | None = None) -> dict[str, Any]:
+            catalog: Catalog | None = None, *, project: SqlProject | None = None) -> TrainingDynamicsResult:
     """Materialise the SQL models, compute the correlations and store them.
 
     Parameters
@@ -140,26 +114,22 @@ def compute(con: duckdb.DuckDBPyConnection, config: TrainingDynamicsConfig | Non
     con : duckdb.DuckDBPyConnection
         The store (writable); its ``report_training_dynamics_*`` tables are replaced.
     config : TrainingDynamicsConfig, optional
+    catalog : core.catalog.Catalog, optional
+        Not used; the kinds' common signature.
     project : SqlProject, optional
-        SQL models; defaults to the packaged templates.
+        SQL models; defaults to the packaged ones of this kind.
 
     Returns
     -------
-    dict
-        ``config``, ``axis`` (chosen sweep axis or None), ``models`` (executed
-        :class:`reports.sql.Model` s), ``params`` (bound values), ``n_runs``,
-        ``tables`` (the names written).
+    TrainingDynamicsResult
+        Its ``tables`` are the correlation table and the SQL models' tables.
     """
     cfg = config or TrainingDynamicsConfig()
+    project = project or kind_project(pathlib.Path(__file__).parent)
     axis, params, models = materialise_grouped(con, cfg, MODELS[1:], project)
     values = con.sql('SELECT run_id, measure, statistic, epoch, value, final_gap '
                      'FROM "training_dynamics_values"').pl()
     write_tables(con, TABLES, typed_frames({"correlations": rank_correlations(values, cfg.min_runs)}, SCHEMAS))
     n_runs = con.sql('SELECT count(*) FROM "training_dynamics_runs"').fetchall()[0][0]
-    return {"config": cfg, "axis": axis, "models": models, "params": params, "n_runs": n_runs,
-            "tables": list(TABLES.values()) + [m.name for m in models]}
-
-
-#: The options of this kind (a manifest's ``[[reports]]`` keys besides ``kind`` and ``formats``).
-CONFIG = TrainingDynamicsConfig
-build = make_build(KIND, compute, "reports.training_dynamics_document")
+    return TrainingDynamicsResult(config=cfg, axis=axis, models=models, params=params, n_runs=n_runs,
+                                  tables=list(TABLES.values()) + [m.name for m in models])

@@ -8,8 +8,8 @@ and CDNV falling towards 0 with the layer index is the intermediate neural
 collapse the paper reports. The per-layer values are the ``neural_collapse``
 measure's statistics ``cdnv``, ``ncc_accuracy_train`` and ``ncc_accuracy_test``.
 
-The per-layer values and their bands are SQL models (``templates/sql/
-layers_*.sql.j2``). Computed here and stored: the trend over layers (Spearman's
+The per-layer values and their bands are SQL models (``layers_*.sql.j2`` in
+this folder). Computed here and stored: the trend over layers (Spearman's
 rho between layer index and value, over every run and layer of a depth) as
 ``report_layers_trend``, and each run's epsilon-effective depth (Galanti et al.
 2023: the first layer whose NCC train error is at most epsilon) as
@@ -18,21 +18,20 @@ rho between layer index and value, over every run and layer of a depth) as
 
 from __future__ import annotations
 
+import pathlib
 from dataclasses import dataclass
-from typing import Any
 
 import duckdb
 import numpy as np
 import polars as pl
 import scipy.stats as sps
 
+from core.catalog import Catalog
 from functional.collapse import effective_depth
-from reports.common import make_build, materialise, report_tables, typed_frames, write_tables
-from reports.families import is_constant
+from reports.common import KindResult, kind_project, materialise, report_tables, typed_frames, write_tables
+from reports.kinds.layers.options import KIND, LayersConfig
 from reports.sql import SqlProject
-
-KIND = "layers"
-SUMMARY = "Per-layer CDNV and NCC accuracy by network depth (Galanti et al. 2023); trend over layers"
+from reports.stats import is_constant
 
 #: SQL models the report materialises.
 MODELS = ("layers_values", "layers_bands")
@@ -51,54 +50,6 @@ SCHEMAS = {"trend": TREND_SCHEMA, "effective_depth": EFFECTIVE_DEPTH_SCHEMA}
 
 #: Tables the report writes, by short name.
 TABLES = report_tables(KIND, SCHEMAS)
-
-
-@dataclass(frozen=True)
-class LayersConfig:
-    """Options of the ``layers`` report.
-
-    Parameters
-    ----------
-    measure : str
-        Measure with per-layer rows.
-    statistics : tuple of str
-        Per-layer statistics to show, in order.
-    depth_axis : str
-        Key of the runs' ``axes`` that holds the depth (else: the number of layers measured).
-    experiment : str or None
-        Keep only runs of this experiment.
-    statuses : tuple of str
-        Run statuses to keep.
-    min_points : int
-        Fewer (run, layer) values than this at a depth and no trend is computed.
-    epsilon : float
-        NCC train error threshold of the effective depth, in [0, 1).
-    """
-
-    measure: str = "neural_collapse"
-    statistics: tuple[str, ...] = ("ncc_accuracy_train", "ncc_accuracy_test", "cdnv", "nc1")
-    depth_axis: str = "model.depth"
-    experiment: str | None = None
-    statuses: tuple[str, ...] = ("done", "trained")
-    min_points: int = 5
-    epsilon: float = 0.01
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.epsilon < 1.0:
-            raise ValueError(f"The 'epsilon' option of {KIND} must be a float in the range [0, 1). "
-                             f"Got {self.epsilon} instead.")
-        if not self.statistics:
-            raise ValueError(f"The 'statistics' option of {KIND} must name at least one statistic. "
-                             f"Got {self.statistics!r} instead.")
-        if self.min_points < 3:
-            raise ValueError(f"The 'min_points' option of {KIND} must be an int in the range "
-                             f"[3, inf). Got {self.min_points} instead.")
-
-    def sql_params(self) -> dict[str, Any]:
-        """Values bound to the SQL models ``layers_values`` and ``layers_bands``."""
-        return {"epoch": None, "experiment": self.experiment, "statuses": list(self.statuses),
-                "measure": self.measure, "statistics": list(self.statistics),
-                "depth_axis": self.depth_axis}
 
 
 def layer_trends(values: pl.DataFrame, min_points: int) -> list[dict]:
@@ -167,8 +118,23 @@ def effective_depths(values: pl.DataFrame, epsilon: float) -> list[dict]:
     return rows
 
 
+@dataclass(kw_only=True)
+class LayersResult(KindResult):
+    """What :func:`compute` returns to the document.
+
+    Attributes
+    ----------
+    config : LayersConfig
+    n_runs : int
+        Runs with per-layer values.
+    """
+
+    config: LayersConfig
+    n_runs: int
+
+
 def compute(con: duckdb.DuckDBPyConnection, config: LayersConfig | None = None,
-            *, project: SqlProject | None = None) -> dict[str, Any]:
+            catalog: Catalog | None = None, *, project: SqlProject | None = None) -> LayersResult:
     """Materialise the SQL models, compute the trends over layers and store them.
 
     Parameters
@@ -176,23 +142,21 @@ def compute(con: duckdb.DuckDBPyConnection, config: LayersConfig | None = None,
     con : duckdb.DuckDBPyConnection
         The store (writable); its ``report_layers_*`` tables are replaced.
     config : LayersConfig, optional
+    catalog : core.catalog.Catalog, optional
+        Not used; the kinds' common signature.
     project : SqlProject, optional
+        SQL models; defaults to the packaged ones of this kind.
 
     Returns
     -------
-    dict
-        ``config``, ``models``, ``params``, ``n_runs`` (runs with per-layer
-        values), ``tables`` (the names written).
+    LayersResult
+        Its ``tables`` are the kind's tables and the SQL models' tables.
     """
     cfg = config or LayersConfig()
+    project = project or kind_project(pathlib.Path(__file__).parent)
     params, models = materialise(con, cfg, MODELS, project)
     values = con.sql('SELECT run_id, depth, layer, layer_index, statistic, value FROM "layers_values"').pl()
     rows = {"trend": layer_trends(values, cfg.min_points), "effective_depth": effective_depths(values, cfg.epsilon)}
     write_tables(con, TABLES, typed_frames(rows, SCHEMAS))
-    return {"config": cfg, "models": models, "params": params, "n_runs": values["run_id"].n_unique(),
-            "tables": list(TABLES.values()) + [m.name for m in models]}
-
-
-#: The options of this kind (a manifest's ``[[reports]]`` keys besides ``kind`` and ``formats``).
-CONFIG = LayersConfig
-build = make_build(KIND, compute, "reports.layers_document")
+    return LayersResult(config=cfg, models=models, params=params, n_runs=values["run_id"].n_unique(),
+                        tables=list(TABLES.values()) + [m.name for m in models])

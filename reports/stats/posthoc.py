@@ -1,7 +1,7 @@
 """Post-hoc tests after a Friedman test: which methods differ (Demšar 2006).
 
 ``scores`` is an array of shape ``(n_blocks, n_methods)`` and average ranks are
-those of :mod:`reports.stats_ranks` (1 for the best method of a block).
+those of :mod:`reports.stats.ranks` (1 for the best method of a block).
 Implemented from J. Demšar, *Statistical comparisons of classifiers over multiple
 data sets*, JMLR 7 (2006) 1-30, Section 3.2.2: the Nemenyi test and its critical
 difference (CD, with q_alpha of Table 5), the critical-difference diagram's
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from reports.stats_ranks import check_scores
+from reports.stats.ranks import check_scores
 
 
 @dataclass(frozen=True)

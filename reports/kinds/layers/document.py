@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import duckdb
-from matplotlib.figure import Figure as MplFigure
 
 from reports.document import Column, Figure, Notice, Paragraph, Report, Section
 from reports.document_parts import runs_report, sql_table
-from reports.figures import plot_bands
-from reports.layers import KIND, TABLES
+from reports.figures import new_figure, plot_bands
+from reports.kinds.layers.compute import KIND, TABLES, LayersResult
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure as MplFigure
+
+#: Heading of the document.
+TITLE = "Neural collapse layer by layer, by network depth"
 
 _NAMES = {"ncc_accuracy_train": "NCC train accuracy", "ncc_accuracy_test": "NCC test accuracy",
           "cdnv": "CDNV"}
@@ -17,7 +24,7 @@ _NAMES = {"ncc_accuracy_train": "NCC train accuracy", "ncc_accuracy_test": "NCC 
 def _figure(con: duckdb.DuckDBPyConnection, statistic: str) -> MplFigure:
     rows = con.execute('SELECT depth, layer_index, q25, median, q75 FROM "layers_bands" '
                        'WHERE statistic = ?', [statistic]).fetchall()
-    fig = MplFigure(figsize=(5, 3.4), layout="constrained")
+    fig = new_figure((5, 3.4))
     ax = fig.add_subplot()
     plot_bands(ax, [(str(r[0]), *r[1:]) for r in rows], label_of=lambda d: f"depth {d}",
                log=statistic.startswith("cdnv"))
@@ -27,7 +34,7 @@ def _figure(con: duckdb.DuckDBPyConnection, statistic: str) -> MplFigure:
     return fig
 
 
-def document(con: duckdb.DuckDBPyConnection, ctx: dict) -> Report:
+def document(con: duckdb.DuckDBPyConnection, ctx: LayersResult) -> Report:
     """The ``layers`` report: per-layer bands by depth, trends over layers, effective depths.
 
     Sections: Data; when a run has per-layer rows, one per statistic of
@@ -37,24 +44,23 @@ def document(con: duckdb.DuckDBPyConnection, ctx: dict) -> Report:
     ----------
     con : duckdb.DuckDBPyConnection
         The store, with the tables ``compute`` wrote.
-    ctx : dict
-        ``config``, ``n_runs``, ``models``, ``params`` and ``tables`` of
-        :func:`reports.layers.compute`.
+    ctx : LayersResult
+        What :func:`reports.kinds.layers.compute.compute` returned.
 
     Returns
     -------
     reports.document.Report
     """
-    cfg = ctx["config"]
+    cfg = ctx.config
     report, data = runs_report(
-        KIND, "Neural collapse layer by layer, by network depth", ctx,
-        f"{ctx['n_runs']} runs have per-layer statistics of {cfg.measure}, read at the last "
+        KIND, TITLE, ctx,
+        f"{ctx.n_runs} runs have per-layer statistics of {cfg.measure}, read at the last "
         f"epoch they were computed (no later than the run's last epoch). Layers are numbered from "
         f"1 in forward order, the output layer last; the depth of a run is its sweep axis "
         f"{cfg.depth_axis}, or its number of measured layers when it has none.",
         f"No run has per-layer rows of {cfg.measure} (statistics {', '.join(cfg.statistics)}): "
         f"there is nothing to show.")
-    if ctx["n_runs"] == 0:
+    if ctx.n_runs == 0:
         return report
     depths = [r[0] for r in con.execute('SELECT DISTINCT depth FROM "layers_values" ORDER BY depth').fetchall()]
     if len(depths) < 2:
@@ -96,8 +102,8 @@ def document(con: duckdb.DuckDBPyConnection, ctx: dict) -> Report:
     return report
 
 
-def _effective_depth_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
-    eps = ctx["config"].epsilon
+def _effective_depth_section(con: duckdb.DuckDBPyConnection, ctx: LayersResult) -> Section:
+    eps = ctx.config.epsilon
     sec = Section("Effective depth", [Paragraph(
         f"The {eps}-effective depth of a network (Galanti et al. 2023) is its first layer whose NCC "
         f"train error (1 - NCC train accuracy) is at most {eps}: deeper networks that fit their "

@@ -14,15 +14,18 @@ from reports.document import Column, Figure, Notice, Paragraph, Report, Section
 from reports.document_parts import new_report, sql_table
 from reports.figures import scatter_with_fit
 from reports.formatting import sig
-from reports.ranking import KIND, TABLES
+from reports.kinds.ranking.compute import KIND, TABLES, RankingResult
+
+#: Heading of the document.
+TITLE = "Ranking generalization measures by how they order the gap"
 
 #: Tables of rows this kind computed in Python and stored.
 _sql_table = partial(sql_table, computed=True)
 
 
-def _data_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
-    cfg, axes = ctx["config"], ctx["axes"]
-    y = ctx["gaps"]["gen_gap"].to_numpy()
+def _data_section(con: duckdb.DuckDBPyConnection, ctx: RankingResult) -> Section:
+    cfg, axes = ctx.config, ctx.axes
+    y = ctx.gaps["gen_gap"].to_numpy()
     epoch = "the last epoch of each run" if cfg.epoch is None else f"epoch {cfg.epoch}"
     sec = Section("Data")
     if len(y):
@@ -35,7 +38,7 @@ def _data_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
     if len(y) < cfg.min_runs:
         sec.blocks.append(Notice(f"Only {len(y)} runs have a generalization gap; the ranking "
                                  f"needs at least {cfg.min_runs}. Nothing was ranked."))
-    elif not ctx["enough"]:
+    elif not ctx.enough:
         sec.blocks.append(Notice(f"The generalization gap is the same ({sig(y[0])}) for every "
                                  f"run: there is nothing to rank against. Nothing was ranked."))
     elif not axes:
@@ -57,8 +60,8 @@ def _data_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
     return sec
 
 
-def _ranking_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
-    cfg, axes = ctx["config"], ctx["axes"]
+def _ranking_section(con: duckdb.DuckDBPyConnection, ctx: RankingResult) -> Section:
+    cfg, axes = ctx.config, ctx.axes
     sizes = ", ".join(str(s) for s in cfg.cmi_subset_sizes)
     sec = Section("Ranking", [Paragraph(
         "tau: Kendall's rank correlation of the statistic with the generalization gap over "
@@ -70,19 +73,24 @@ def _ranking_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
         "the PGDL score (Jiang et al. 2020, arXiv 2012.07976): over ordered pairs of runs, "
         f"I(statistic orders the pair; gap orders the pair | both runs' values of the axes "
         f"in S) / H(gap orders the pair | same), minimised over the sets S of {sizes} "
-        "axes; 0 to 1, blind to the statistic's sign. Rows by decreasing |tau|.")])
+        "axes; 0 to 1, blind to the statistic's sign. Oriented tau: tau times the sign the "
+        "statistic's measure declares, +1 when larger values are declared to go with a larger gap "
+        "(higher_is_better false), -1 when with a smaller gap (higher_is_better true); positive "
+        "when the statistic orders the gaps the way its measure says, empty when the measure "
+        "declares no sign. Rows by decreasing |tau|.")])
     psi_cols = "".join(f",\n       max(s.psi) FILTER (WHERE s.axis = ?) AS psi_{i}"
                        for i in range(len(axes)))
     sql = (f'SELECT m.position + 1 AS rank, m.measure, m.statistic, m.n_runs, m.tau, m.p'
-           f'{psi_cols},\n       m.psi_mean, m.cmi, m.status\n'
+           f'{psi_cols},\n       m.psi_mean, m.cmi, m.oriented_tau, m.status\n'
            f'FROM "{TABLES["measures"]}" AS m\n'
            f'LEFT JOIN "{TABLES["psi"]}" AS s ON s.measure = m.measure AND s.statistic = m.statistic\n'
            f'GROUP BY m.position, m.measure, m.statistic, m.n_runs, m.tau, m.p, m.psi_mean,\n'
-           f'         m.cmi, m.status\nORDER BY m.position')
+           f'         m.cmi, m.oriented_tau, m.status\nORDER BY m.position')
     columns = ([Column("rank", "int"), Column("measure"), Column("statistic"),
                 Column("runs", "int"), Column("tau", "num"), Column("p", "p")]
                + [Column(f"psi({a})", "num") for a in axes]
-               + [Column("Psi", "num"), Column("CMI", "num"), Column("status")])
+               + [Column("Psi", "num"), Column("CMI", "num"), Column("oriented tau", "num"),
+                  Column("status")])
     sec.blocks.append(_sql_table(con, ctx, KIND, "ranking", "Measure statistics ranked by |tau| "
                                  "with the generalization gap.", sql, columns, list(axes)))
     lonely = [a for (a,) in con.execute(f'SELECT axis FROM "{TABLES["psi"]}" GROUP BY axis '
@@ -100,6 +108,10 @@ def _ranking_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
             "conditioning axes of both runs, the gap orders every pair the same way "
             "(H(gap orders the pair | S) = 0), as with one run per configuration and no more "
             "axes than the conditioning sets hold."))
+    if not ctx.signed:
+        sec.blocks.append(Notice(
+            "No ranked statistic has a declared sign in the measure catalog the report was built "
+            "with: the oriented tau is empty."))
     if n_cmi:
         sec.blocks.append(_sql_table(
             con, ctx, KIND, "cmi", "CMI score of each statistic and the conditioning set S that "
@@ -123,10 +135,10 @@ def _ranking_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
     return sec
 
 
-def _clusters_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section | None:
+def _clusters_section(con: duckdb.DuckDBPyConnection, ctx: RankingResult) -> Section | None:
     if not con.execute(f'SELECT count(*) FROM "{TABLES["clusters"]}"').fetchall()[0][0]:
         return None
-    measures = ", ".join(ctx["config"].cluster_measures)
+    measures = ", ".join(ctx.config.cluster_measures)
     sec = Section("Clusters of statistic and gap", [Paragraph(
         f"Ballester et al. 2023: for each statistic of {measures}, K-means with k = 2 "
         "(scikit-learn, random_state=0, 10 initialisations) on the points (statistic, gap) of "
@@ -141,10 +153,10 @@ def _clusters_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section | No
     return sec
 
 
-def document(con: duckdb.DuckDBPyConnection, ctx: dict) -> Report:
+def document(con: duckdb.DuckDBPyConnection, ctx: RankingResult) -> Report:
     """The ``ranking`` report: its data, the ranked statistics and their clusters.
 
-    Sections: Data (runs, gap, sweep axes); when ``ctx["enough"]``, Ranking (tau,
+    Sections: Data (runs, gap, sweep axes); when ``ctx.enough``, Ranking (tau,
     psi per axis, Psi, CMI; the first-ranked statistic against the gap) and, when
     any statistic was clustered, Clusters of statistic and gap.
 
@@ -152,17 +164,16 @@ def document(con: duckdb.DuckDBPyConnection, ctx: dict) -> Report:
     ----------
     con : duckdb.DuckDBPyConnection
         The store, with the tables ``compute`` wrote.
-    ctx : dict
-        ``config``, ``gaps``, ``axes``, ``enough``, ``models``, ``params`` and ``tables``
-        of :func:`reports.ranking.compute`.
+    ctx : RankingResult
+        What :func:`reports.kinds.ranking.compute.compute` returned.
 
     Returns
     -------
     reports.document.Report
     """
-    report = new_report(KIND, "Ranking generalization measures by how they order the gap", ctx)
+    report = new_report(KIND, TITLE, ctx)
     report.sections.append(_data_section(con, ctx))
-    if ctx["enough"]:
+    if ctx.enough:
         report.sections.append(_ranking_section(con, ctx))
         clusters = _clusters_section(con, ctx)
         if clusters is not None:

@@ -1,6 +1,6 @@
 """Statistics for gap prediction: cross-validated R², 5x2cv tests, OLS.
 
-Kendall's tau of a measure with the gap is in :mod:`reports.stats_kendall`.
+Kendall's tau of a measure with the gap is in :mod:`reports.stats.kendall`.
 
 The protocol is Ballester et al. 2023 (*Predicting the generalization gap in
 neural networks using topological data analysis*): a linear model of the
@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import statsmodels.api as sm
 from scipy import stats as sps
 from sklearn.linear_model import LinearRegression, RidgeCV
 from sklearn.model_selection import RepeatedKFold, cross_val_score
@@ -239,9 +238,13 @@ def ols_fit(X, y, feature_names=None) -> OLSResult:
     if len(names) != X.shape[1]:
         raise ValueError(f"The 'feature_names' parameter of ols_fit must have "
                          f"{X.shape[1]} names. Got {len(names)} instead.")
-    A = sm.add_constant(X, has_constant="add")
+    # statsmodels takes a second to import; the report kinds are imported to list them, so only here
+    from statsmodels.regression.linear_model import OLS
+    from statsmodels.tools.tools import add_constant
+
+    A = add_constant(X, has_constant="add")
     with np.errstate(divide="ignore", invalid="ignore"):
-        fit = sm.OLS(y, A).fit()
+        fit = OLS(y, A).fit()
         return OLSResult(("const", *names), np.asarray(fit.params), np.asarray(fit.bse),
                          np.asarray(fit.tvalues), np.asarray(fit.pvalues),
                          float(fit.rsquared), float(fit.rsquared_adj), int(fit.nobs))

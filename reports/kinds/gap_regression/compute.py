@@ -9,91 +9,32 @@ with Dietterich's 5x2cv paired t-test (and Alpaydin's combined F-test) on the
 same folds. Added here: ridge regression, in-sample OLS tables and the Kendall
 tau of every single feature with the gap (Jiang et al. 2020).
 
-Feature families are defined in :mod:`reports.families`. This module
-computes and stores; :mod:`reports.gap_regression_document` turns
-the stored tables into the document.
+Feature families are defined in :mod:`reports.kinds.gap_regression.families`;
+by default they are the ones the measures declare in the catalog. This module
+computes and stores; :mod:`reports.kinds.gap_regression.document` turns the
+stored tables into the document.
 """
 
 from __future__ import annotations
 
+import pathlib
 from dataclasses import dataclass, field
-from typing import Any
 
 import duckdb
 import numpy as np
 import polars as pl
 
-from reports import stats
-from reports.common import final_gaps, make_build, materialise, report_tables, typed_frames, write_tables
-from reports.families import DEFAULT_FAMILIES, Family, FamilyData, family_data, is_constant, standardise
-from reports.sql import SqlProject
-from reports.stats_kendall import kendall_tau_b
-
-KIND = "gap_regression"
-SUMMARY = "R² (5x2cv) of linear models of the gap on each measure family; 5x2cv tests; OLS; Kendall tau"
+from core.catalog import Catalog
+from reports.common import KindResult, final_gaps, kind_project, report_tables, typed_frames, write_tables
+from reports.kinds.gap_regression.families import Family, FamilyData, families_from_catalog, family_data
+from reports.kinds.gap_regression.options import KIND, GapRegressionConfig
+from reports.sql import Model, SqlProject
+from reports.stats import is_constant, standardise
+from reports.stats import regression as stats
+from reports.stats.kendall import kendall_tau_b
 
 #: Tables the report writes, by short name.
 TABLES = report_tables(KIND, ("families", "r2", "folds", "tests", "ols", "kendall"))
-
-
-@dataclass(frozen=True)
-class GapRegressionConfig:
-    """Options of the ``gap_regression`` report.
-
-    Parameters
-    ----------
-    families : sequence of Family or (name, features) pairs
-        Feature families, in report order. Defaults to :data:`DEFAULT_FAMILIES`.
-    models : tuple of str
-        Regression models, see :func:`reports.stats.make_regressor`.
-    epoch : int or None
-        Epoch of the gap; ``None`` takes each run's last epoch.
-    experiment : str or None
-        Keep only runs of this experiment.
-    statuses : tuple of str
-        Run statuses to keep.
-    layer : str
-        Layer of the measure rows (``'all'``: network-level aggregates).
-    n_splits, n_repeats, random_state : int
-        Cross-validation (5x2cv tests need 2 and 5).
-    min_runs : int
-        Fewer runs than this and a family is not analysed.
-    """
-
-    families: tuple[Family, ...] = DEFAULT_FAMILIES
-    models: tuple[str, ...] = ("linear", "ridge")
-    epoch: int | None = None
-    experiment: str | None = None
-    statuses: tuple[str, ...] = ("done", "trained")
-    layer: str = "all"
-    n_splits: int = 2
-    n_repeats: int = 5
-    random_state: int = 1
-    min_runs: int = 10
-
-    def __post_init__(self) -> None:
-        fams = tuple(f if isinstance(f, Family) else Family(f[0], tuple(f[1]), *f[2:])
-                     for f in self.families)
-        object.__setattr__(self, "families", fams)
-        names = [f.name for f in fams]
-        if len(set(names)) != len(names):
-            raise ValueError(f"Family names must be unique. Got {names} instead.")
-        for m in self.models:
-            if m not in stats.CV_MODELS:
-                raise ValueError(f"The 'models' option of gap_regression must hold names "
-                                 f"in {list(stats.CV_MODELS)}. Got {m!r} instead.")
-        if self.min_runs < 4:
-            raise ValueError(f"The 'min_runs' option of gap_regression must be an int in "
-                             f"the range [4, inf). Got {self.min_runs} instead.")
-
-    def sql_params(self) -> dict[str, Any]:
-        """Values bound to the SQL models ``final_gaps`` and ``run_features``."""
-        measures = sorted({f.measure for f in self.families if f.measure})
-        any_measure = any(f.measure is None for f in self.families)
-        return {"epoch": self.epoch, "experiment": self.experiment,
-                "statuses": list(self.statuses), "layer": self.layer,
-                "measures": None if any_measure else measures,
-                "statistics": sorted({s for f in self.families for s in f.features})}
 
 
 class _Scores:
@@ -241,8 +182,32 @@ def _kendall(datas: list[FamilyData], features: pl.DataFrame, gaps: pl.DataFrame
     return rows
 
 
+@dataclass(kw_only=True)
+class GapRegressionResult(KindResult):
+    """What :func:`compute` returns to the document.
+
+    Attributes
+    ----------
+    config : GapRegressionConfig
+    families : tuple of Family
+        The families analysed, in report order (the option, else the catalog's).
+    gaps : polars.DataFrame
+        Rows of ``final_gaps`` (run_id, epoch, gen_gap), by run_id.
+    features : polars.DataFrame
+        Rows of ``run_features`` (run_id, measure, statistic, value).
+    enough : bool
+        Enough runs and a gap that varies: the fits were computed.
+    """
+
+    config: GapRegressionConfig
+    families: tuple[Family, ...]
+    gaps: pl.DataFrame
+    features: pl.DataFrame
+    enough: bool
+
+
 def compute(con: duckdb.DuckDBPyConnection, config: GapRegressionConfig | None = None,
-            *, project: SqlProject | None = None) -> dict[str, Any]:
+            catalog: Catalog | None = None, *, project: SqlProject | None = None) -> GapRegressionResult:
     """Materialise the SQL models, run the statistics and write the report tables.
 
     Parameters
@@ -250,27 +215,24 @@ def compute(con: duckdb.DuckDBPyConnection, config: GapRegressionConfig | None =
     con : duckdb.DuckDBPyConnection
         The store (writable); its ``report_gap_regression_*`` tables are replaced.
     config : GapRegressionConfig, optional
+    catalog : core.catalog.Catalog, optional
+        The measures' declared statistics; the default families come from it
+        (none without it, unless ``config.families`` names them).
     project : SqlProject, optional
-        SQL models; defaults to the packaged templates.
+        SQL models; defaults to the packaged ones of this kind.
 
     Returns
     -------
-    dict
-        ``config``, ``models`` (the executed :class:`reports.sql.Model` s),
-        ``params`` (bound values), ``gaps`` (polars.DataFrame of final_gaps),
-        ``features`` (polars.DataFrame of run_features), ``enough`` (bool),
-        ``tables`` (the names written).
+    GapRegressionResult
     """
     cfg = config or GapRegressionConfig()
-    params, models = materialise(con, cfg, ["final_gaps", "run_features"], project)
+    families = cfg.families if cfg.families is not None else families_from_catalog(catalog or {})
+    params = cfg.sql_params(families)
+    models: list[Model] = (project or kind_project(pathlib.Path(__file__).parent)).materialise(
+        con, ["final_gaps", "run_features"], params)
     gaps, enough = final_gaps(con, cfg.min_runs)
     features = con.sql('SELECT run_id, measure, statistic, value FROM "run_features"').pl()
-    datas = [family_data(f, features, gaps, cfg.min_runs) for f in cfg.families]
+    datas = [family_data(f, features, gaps, cfg.min_runs) for f in families]
     write_tables(con, TABLES, analyse(datas, features, gaps, cfg, enough).frames())
-    return {"config": cfg, "models": models, "params": params, "gaps": gaps, "features": features,
-                "enough": enough, "tables": list(TABLES.values())}
-
-
-#: The options of this kind (a manifest's ``[[reports]]`` keys besides ``kind`` and ``formats``).
-CONFIG = GapRegressionConfig
-build = make_build(KIND, compute, "reports.gap_regression_document")
+    return GapRegressionResult(config=cfg, families=families, models=models, params=params, gaps=gaps,
+                               features=features, enough=enough, tables=list(TABLES.values()))

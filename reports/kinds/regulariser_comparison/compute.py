@@ -13,29 +13,27 @@ test accuracy (higher is better) and the final generalization gap (train - test
 accuracy, lower is better): mean and standard deviation per method, average
 ranks, Friedman's test and the Iman-Davenport F, Nemenyi's critical difference and
 its cliques, and pairwise Wilcoxon signed-rank tests with Holm's correction
-(:mod:`reports.stats_ranks`, Demšar 2006).
+(:mod:`reports.stats.ranks`, :mod:`reports.stats.posthoc`, Demšar 2006).
 
 This module computes and stores the ``report_regulariser_comparison_*`` tables;
-:mod:`reports.regulariser_comparison_document` turns them into the document.
+:mod:`reports.kinds.regulariser_comparison.document` turns them into the document.
 """
 
 from __future__ import annotations
 
+import pathlib
 from dataclasses import dataclass
-from typing import Any
 
 import duckdb
 import numpy as np
 import polars as pl
 
-from reports import stats_posthoc as sp
-from reports import stats_ranks as sr
-from reports.common import make_build, materialise, report_tables, typed_frames, write_tables
+from core.catalog import Catalog
+from reports.common import KindResult, kind_project, materialise, report_tables, typed_frames, write_tables
+from reports.kinds.regulariser_comparison.options import KIND, RegulariserComparisonConfig
 from reports.sql import SqlProject
-
-KIND = "regulariser_comparison"
-SUMMARY = ("Regulariser settings ranked over networks: mean ± std, average ranks, Friedman, "
-           "Nemenyi CD diagrams and Wilcoxon-Holm tests of test accuracy and gap")
+from reports.stats import posthoc as sp
+from reports.stats import ranks as sr
 
 #: Criteria compared: name -> (column of regulariser_cells, higher is better, label).
 CRITERIA = {"accuracy": ("test_accuracy", True, "test accuracy"),
@@ -64,60 +62,6 @@ SCHEMAS = {
 
 #: Tables the report writes, by short name.
 TABLES = report_tables(KIND, SCHEMAS)
-
-
-@dataclass(frozen=True)
-class RegulariserComparisonConfig:
-    """Options of the ``regulariser_comparison`` report.
-
-    Parameters
-    ----------
-    epoch : int or None
-        Epoch of the accuracies; ``None`` takes each run's last epoch.
-    experiment : str or None
-        Keep only runs of this experiment.
-    statuses : tuple of str
-        Run statuses to keep.
-    seed_blocks : bool
-        True: each seed of a network configuration is its own block (Ballester et
-        al. train each network once); False: the seeds' mean is one block.
-    select_weight : bool
-        False: each regulariser setting (name and weight) is a method. True: the
-        methods are the regularisers, each with the weight of highest validation
-        accuracy on each network (Ballester et al.'s protocol; SQL model
-        ``regulariser_selected``).
-    alpha : float
-        Significance level of the Friedman, Nemenyi and Holm procedures.
-    min_blocks : int
-        Fewer complete blocks than this and no test is run. The default 6 is the
-        fewest with which a two-sided Wilcoxon test can reach p < 0.05.
-    """
-
-    epoch: int | None = None
-    experiment: str | None = None
-    statuses: tuple[str, ...] = ("done", "trained")
-    seed_blocks: bool = True
-    select_weight: bool = False
-    alpha: float = 0.05
-    min_blocks: int = 6
-
-    def __post_init__(self) -> None:
-        if not 0 < self.alpha < 1:
-            raise ValueError(f"The 'alpha' option of regulariser_comparison must be a float in "
-                             f"the range (0, 1). Got {self.alpha} instead.")
-        if self.min_blocks < 2:
-            raise ValueError(f"The 'min_blocks' option of regulariser_comparison must be an int "
-                             f"in the range [2, inf). Got {self.min_blocks} instead.")
-
-    @property
-    def cells_model(self) -> str:
-        """The SQL model whose rows are the cells compared."""
-        return "regulariser_selected" if self.select_weight else "regulariser_cells"
-
-    def sql_params(self) -> dict[str, Any]:
-        """Values bound to the SQL models ``regulariser_runs`` and ``final_gaps``."""
-        return {"epoch": self.epoch, "experiment": self.experiment,
-                "statuses": list(self.statuses), "seed_blocks": self.seed_blocks}
 
 
 @dataclass
@@ -255,8 +199,29 @@ def _criterion_rows(c: str, d: Design, ranks: np.ndarray, cfg: RegulariserCompar
                                  "method": d.methods[j]} for p, j in enumerate(members)]
 
 
+@dataclass(kw_only=True)
+class RegulariserComparisonResult(KindResult):
+    """What :func:`compute` returns to the document.
+
+    Attributes
+    ----------
+    config : RegulariserComparisonConfig
+    design : Design
+        The cells as blocks x methods.
+    n_runs : int
+        Runs with a test accuracy and a gap.
+    enough : bool
+        The tests were run (:func:`enough_for_tests`).
+    """
+
+    config: RegulariserComparisonConfig
+    design: Design
+    n_runs: int
+    enough: bool
+
+
 def compute(con: duckdb.DuckDBPyConnection, config: RegulariserComparisonConfig | None = None,
-            *, project: SqlProject | None = None) -> dict[str, Any]:
+            catalog: Catalog | None = None, *, project: SqlProject | None = None) -> RegulariserComparisonResult:
     """Materialise the SQL models, run the rank statistics and write the report tables.
 
     Parameters
@@ -264,17 +229,17 @@ def compute(con: duckdb.DuckDBPyConnection, config: RegulariserComparisonConfig 
     con : duckdb.DuckDBPyConnection
         The store (writable); its ``report_regulariser_comparison_*`` tables are replaced.
     config : RegulariserComparisonConfig, optional
+    catalog : core.catalog.Catalog, optional
+        Not used (the criteria are accuracy and gap, not measures); the kinds' common signature.
     project : SqlProject, optional
-        SQL models; defaults to the packaged templates.
+        SQL models; defaults to the packaged ones of this kind.
 
     Returns
     -------
-    dict
-        ``config``, ``models`` (executed :class:`reports.sql.Model` s), ``params``,
-        ``design`` (:class:`Design`), ``n_runs``, ``enough`` (bool: tests were run)
-        and ``tables`` (the names written).
+    RegulariserComparisonResult
     """
     cfg = config or RegulariserComparisonConfig()
+    project = project or kind_project(pathlib.Path(__file__).parent)
     params, models = materialise(con, cfg, [cfg.cells_model], project)
     cells = con.sql(f'SELECT experiment, network, method, regulariser, weight, n_runs, '
                     f'val_accuracy, test_accuracy, gen_gap FROM "{cfg.cells_model}" '
@@ -282,10 +247,5 @@ def compute(con: duckdb.DuckDBPyConnection, config: RegulariserComparisonConfig 
     n_runs = con.sql('SELECT count(*) FROM "regulariser_runs"').fetchall()[0][0]
     d = design(cells)
     write_tables(con, TABLES, analyse(d, cells, cfg))
-    return {"config": cfg, "models": models, "params": params, "design": d, "n_runs": n_runs,
-            "enough": enough_for_tests(d, cfg), "tables": list(TABLES.values())}
-
-
-#: The options of this kind (a manifest's ``[[reports]]`` keys besides ``kind`` and ``formats``).
-CONFIG = RegulariserComparisonConfig
-build = make_build(KIND, compute, "reports.regulariser_comparison_document")
+    return RegulariserComparisonResult(config=cfg, models=models, params=params, design=d, n_runs=n_runs,
+                                       enough=enough_for_tests(d, cfg), tables=list(TABLES.values()))

@@ -6,28 +6,30 @@ Every number shown is read back from the store with the SQL shown beside it.
 from __future__ import annotations
 
 import duckdb
-from matplotlib.figure import Figure as MplFigure
 
 from reports.document import Column, Figure, Notice, Paragraph, Report, Section
 from reports.document_parts import group_label, grouping, runs_report, sql_table
-from reports.figures import plot_bands
-from reports.training_dynamics import KIND, TABLES
+from reports.figures import new_figure, plot_bands
+from reports.kinds.training_dynamics.compute import KIND, TABLES, TrainingDynamicsResult
+
+#: Heading of the document.
+TITLE = "Measures over training epochs and early prediction of the gap"
 
 
-def _accuracy_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
+def _accuracy_section(con: duckdb.DuckDBPyConnection, ctx: TrainingDynamicsResult) -> Section:
     sec = Section("Accuracy over epochs", [Paragraph(
         "Train and test accuracy at each epoch: median over runs (line) and interquartile "
         "band (25th to 75th percentile, linear interpolation)" + (
-            f", one line per value of the sweep axis {ctx['axis']}." if ctx["axis"] else "."))])
+            f", one line per value of the sweep axis {ctx.axis}." if ctx.axis else "."))])
     rows = con.execute('SELECT group_value, split, epoch, q25, median, q75 '
                        'FROM "training_dynamics_accuracy"').fetchall()
     if not rows:
         sec.blocks.append(Notice("The metrics table holds no train or test accuracy for these runs."))
         return sec
-    fig = MplFigure(figsize=(8, 3.2), layout="constrained")
+    fig = new_figure((8, 3.2))
     for i, split in enumerate(("train", "test")):
         ax = fig.add_subplot(1, 2, i + 1)
-        plot_bands(ax, [(r[0], *r[2:]) for r in rows if r[1] == split], label_of=group_label(ctx["axis"]))
+        plot_bands(ax, [(r[0], *r[2:]) for r in rows if r[1] == split], label_of=group_label(ctx.axis))
         ax.set_title(f"{split} accuracy", fontsize=10)
         ax.set_xlabel("epoch")
         ax.xaxis.get_major_locator().set_params(integer=True)
@@ -37,7 +39,7 @@ def _accuracy_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
     return sec
 
 
-def _measure_section(con: duckdb.DuckDBPyConnection, ctx: dict, measure: str) -> Section:
+def _measure_section(con: duckdb.DuckDBPyConnection, ctx: TrainingDynamicsResult, measure: str) -> Section:
     sec = Section(f"Measure {measure}")
     epochs = [r[0] for r in con.execute('SELECT DISTINCT epoch FROM "training_dynamics_bands" '
                                         'WHERE measure = ? ORDER BY epoch', [measure]).fetchall()]
@@ -50,10 +52,10 @@ def _measure_section(con: duckdb.DuckDBPyConnection, ctx: dict, measure: str) ->
                         '"training_dynamics_bands" WHERE measure = ?', [measure]).fetchall()
     ncols = min(3, len(statistics))
     nrows = -(-len(statistics) // ncols)
-    fig = MplFigure(figsize=(3.1 * ncols, 2.5 * nrows), layout="constrained")
+    fig = new_figure((3.1 * ncols, 2.5 * nrows))
     for i, stat in enumerate(statistics):
         ax = fig.add_subplot(nrows, ncols, i + 1)
-        plot_bands(ax, [r[1:] for r in bands if r[0] == stat], label_of=group_label(ctx["axis"]))
+        plot_bands(ax, [r[1:] for r in bands if r[0] == stat], label_of=group_label(ctx.axis))
         ax.set_title(stat, fontsize=8)
         ax.tick_params(labelsize=7)
         ax.xaxis.get_major_locator().set_params(integer=True)
@@ -64,7 +66,7 @@ def _measure_section(con: duckdb.DuckDBPyConnection, ctx: dict, measure: str) ->
     corr = con.execute(f'SELECT statistic, epoch, tau FROM "{TABLES["correlations"]}" '
                        f"WHERE measure = ? AND status = 'ok'", [measure]).fetchall()
     if corr:
-        fig = MplFigure(figsize=(6, 3.4), layout="constrained")
+        fig = new_figure((6, 3.4))
         ax = fig.add_subplot()
         for i, stat in enumerate(sorted({r[0] for r in corr})):
             x, tau = zip(*sorted((r[1], r[2]) for r in corr if r[0] == stat))
@@ -92,7 +94,7 @@ def _measure_section(con: duckdb.DuckDBPyConnection, ctx: dict, measure: str) ->
     return sec
 
 
-def document(con: duckdb.DuckDBPyConnection, ctx: dict) -> Report:
+def document(con: duckdb.DuckDBPyConnection, ctx: TrainingDynamicsResult) -> Report:
     """The ``training_dynamics`` report: accuracy and measure bands over epochs, correlations with the gap.
 
     Sections: Data; when a run has a final gap, Accuracy over epochs and one
@@ -102,23 +104,22 @@ def document(con: duckdb.DuckDBPyConnection, ctx: dict) -> Report:
     ----------
     con : duckdb.DuckDBPyConnection
         The store, with the tables ``compute`` wrote.
-    ctx : dict
-        ``config``, ``axis``, ``n_runs``, ``models``, ``params`` and ``tables`` of
-        :func:`reports.training_dynamics.compute`.
+    ctx : TrainingDynamicsResult
+        What :func:`reports.kinds.training_dynamics.compute.compute` returned.
 
     Returns
     -------
     reports.document.Report
     """
-    cfg = ctx["config"]
+    cfg = ctx.config
     report, data = runs_report(
-        KIND, "Measures over training epochs and early prediction of the gap", ctx,
-        f"{ctx['n_runs']} runs (statuses: {', '.join(cfg.statuses)}) have a final generalization "
+        KIND, TITLE, ctx,
+        f"{ctx.n_runs} runs (statuses: {', '.join(cfg.statuses)}) have a final generalization "
         f"gap (train minus test accuracy at their last epoch). Measure statistics are those of "
         f"layer '{cfg.layer}', at every stored checkpoint epoch up to that last epoch; among "
-        f"stored versions the newest is used. Runs are grouped by {grouping(ctx['axis'])}",
+        f"stored versions the newest is used. Runs are grouped by {grouping(ctx.axis)}",
         "No run has a generalization gap: there is nothing to show.")
-    if ctx["n_runs"] == 0:
+    if ctx.n_runs == 0:
         return report
     report.sections.append(_accuracy_section(con, ctx))
     measures = [r[0] for r in con.execute('SELECT DISTINCT measure FROM "training_dynamics_bands" '

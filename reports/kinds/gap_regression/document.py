@@ -15,7 +15,10 @@ from reports.document import Column, Figure, Notice, Paragraph, Report, Section
 from reports.document_parts import new_report, sql_table
 from reports.figures import scatter_with_fit
 from reports.formatting import sig
-from reports.gap_regression import KIND, TABLES
+from reports.kinds.gap_regression.compute import KIND, TABLES, GapRegressionResult
+
+#: Heading of the document.
+TITLE = "Predicting the generalization gap from measure families"
 
 _MODEL_NAMES = {"linear": "linear regression", "ridge": "ridge regression (RidgeCV)"}
 
@@ -23,9 +26,9 @@ _MODEL_NAMES = {"linear": "linear regression", "ridge": "ridge regression (Ridge
 _sql_table = partial(sql_table, computed=True)
 
 
-def _data_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
-    cfg = ctx["config"]
-    y = ctx["gaps"]["gen_gap"].to_numpy()
+def _data_section(con: duckdb.DuckDBPyConnection, ctx: GapRegressionResult) -> Section:
+    cfg = ctx.config
+    y = ctx.gaps["gen_gap"].to_numpy()
     epoch = "the last epoch of each run" if cfg.epoch is None else f"epoch {cfg.epoch}"
     sec = Section("Data")
     if len(y):
@@ -39,13 +42,16 @@ def _data_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
         sec.blocks.append(Notice(
             f"Only {len(y)} runs have a generalization gap; the gap regression needs at "
             f"least {cfg.min_runs}. No model was fitted."))
-    elif not ctx["enough"]:
+    elif not ctx.enough:
         sec.blocks.append(Notice(
             f"The generalization gap is the same ({sig(y[0])}) for every run: there is "
             f"nothing to predict. No model was fitted."))
     fams = con.execute(f'SELECT family, status, used, missing FROM "{TABLES["families"]}" '
                        f"ORDER BY position").fetchall()
     absent = [family for family, status, _, _ in fams if status == "not computed"]
+    if not ctx.families:
+        sec.blocks.append(Notice("No feature family: the measures declare none in the catalog the report "
+                                 "was built with, and the report's families option names none."))
     if absent:
         sec.blocks.append(Notice(f"Not computed (none of their features is in the store): "
                                  f"{', '.join(absent)}."))
@@ -64,8 +70,8 @@ def _data_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
     return sec
 
 
-def _r2_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
-    cfg = ctx["config"]
+def _r2_section(con: duckdb.DuckDBPyConnection, ctx: GapRegressionResult) -> Section:
+    cfg = ctx.config
     models = ", ".join(_MODEL_NAMES[m] for m in cfg.models)
     sec = Section("Cross-validated R\u00b2", [Paragraph(
         f"Regression of the generalization gap on the standardised features of each "
@@ -85,7 +91,7 @@ def _r2_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
     return sec
 
 
-def _tests_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
+def _tests_section(con: duckdb.DuckDBPyConnection, ctx: GapRegressionResult) -> Section:
     sec = Section("Comparing families (5x2cv)", [Paragraph(
         "Dietterich's 5x2cv paired t-test (the difference of the two families' R\u00b2 on "
         "the first fold of the first repetition, divided by the square root of the mean "
@@ -107,7 +113,7 @@ def _tests_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
     return sec
 
 
-def _ols_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
+def _ols_section(con: duckdb.DuckDBPyConnection, ctx: GapRegressionResult) -> Section:
     sec = Section("OLS fits", [Paragraph(
         "In-sample ordinary least squares of the gap on each family's standardised "
         "features (statsmodels): coefficient per standard deviation of the feature, its "
@@ -128,7 +134,7 @@ def _ols_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
     return sec
 
 
-def _kendall_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
+def _kendall_section(con: duckdb.DuckDBPyConnection, ctx: GapRegressionResult) -> Section:
     sec = Section("Single features: Kendall tau", [Paragraph(
         "Kendall's tau-b between each feature and the generalization gap over the runs "
         "that have the feature (Jiang et al. 2020).")])
@@ -156,10 +162,10 @@ def _kendall_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
     return sec
 
 
-def document(con: duckdb.DuckDBPyConnection, ctx: dict) -> Report:
+def document(con: duckdb.DuckDBPyConnection, ctx: GapRegressionResult) -> Report:
     """The ``gap_regression`` report: its data and the fits of each family.
 
-    Sections: Data (the families and their features); when ``ctx["enough"]``,
+    Sections: Data (the families and their features); when ``ctx.enough``,
     Cross-validated R², Comparing families (5x2cv), OLS fits and Single
     features: Kendall tau.
 
@@ -167,17 +173,16 @@ def document(con: duckdb.DuckDBPyConnection, ctx: dict) -> Report:
     ----------
     con : duckdb.DuckDBPyConnection
         The store, with the tables ``compute`` wrote.
-    ctx : dict
-        ``config``, ``gaps``, ``enough``, ``models``, ``params`` and ``tables`` of
-        :func:`reports.gap_regression.compute`.
+    ctx : GapRegressionResult
+        What :func:`reports.kinds.gap_regression.compute.compute` returned.
 
     Returns
     -------
     reports.document.Report
     """
-    report = new_report(KIND, "Predicting the generalization gap from measure families", ctx)
+    report = new_report(KIND, TITLE, ctx)
     report.sections.append(_data_section(con, ctx))
-    if ctx["enough"]:
+    if ctx.enough:
         report.sections += [_r2_section(con, ctx), _tests_section(con, ctx),
                             _ols_section(con, ctx), _kendall_section(con, ctx)]
     return report

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reports.stats_kendall import check_measure_gap, encode_axes
+from reports.stats.kendall import check_measure_gap, encode_axes
 
 
 def _entropy_bits(counts: np.ndarray, axis: int = -1) -> np.ndarray:

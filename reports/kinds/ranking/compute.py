@@ -2,23 +2,25 @@
 
 One row per measure statistic (its value at the last epoch it was computed,
 no later than the gap's, one value per run; the ``run_features`` SQL model of
-:mod:`reports.gap_regression`):
+``templates/sql``, shared with ``gap_regression``):
 
 - Kendall's tau with the generalization gap (Jiang et al. 2020, *Fantastic
   generalization measures*, Eq. (3)) and scipy's p-value;
 - the granulated coefficients psi_i per sweep axis and their mean Psi (Eq. (4)-(5));
 - the PGDL conditional mutual information score (arXiv 2012.07976, Section 4),
 
-sorted by |tau|; and, for persistence statistics, Ballester et al. 2023's
+sorted by |tau|; the statistic's declared sign and its oriented tau (see
+:func:`declared_sign`); and, for persistence statistics, Ballester et al. 2023's
 K-means clusters of the points (statistic, gap). The sweep axes are the keys
 of ``runs.axes`` (SQL model ``ranking_run_axes``). This module computes and
-stores; :mod:`reports.ranking_document` turns the stored tables into the document.
+stores; :mod:`reports.kinds.ranking.document` turns the stored tables into the document.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import pathlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,15 +28,14 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from reports.common import final_gaps, make_build, materialise, report_tables, typed_frames, write_tables
-from reports.families import is_constant
+from core.catalog import Catalog, find_statistic
+from reports.common import KindResult, final_gaps, kind_project, materialise, report_tables, typed_frames, write_tables
+from reports.kinds.ranking.options import KIND, RankingConfig
 from reports.sql import SqlProject
-from reports.stats_clusters import kmeans_summaries_gap
-from reports.stats_cmi import cmi_score
-from reports.stats_kendall import granulated_kendall, kendall_tau
-
-KIND = "ranking"
-SUMMARY = "Measures ranked by Kendall tau with the gap; granulated psi per sweep axis and Psi; PGDL CMI score"
+from reports.stats import is_constant
+from reports.stats.clusters import kmeans_summaries_gap
+from reports.stats.cmi import cmi_score
+from reports.stats.kendall import granulated_kendall, kendall_tau
 
 #: Tables the report writes, by short name.
 TABLES = report_tables(KIND, ("measures", "psi", "cmi", "axes", "clusters"))
@@ -47,7 +48,8 @@ SCHEMAS = {
     "measures": {"position": pl.Int64, "measure": pl.Utf8, "statistic": pl.Utf8,
                  "n_runs": pl.Int64, "tau": pl.Float64, "tau_b": pl.Float64, "p": pl.Float64,
                  "psi_mean": pl.Float64, "n_axes": pl.Int64, "cmi": pl.Float64,
-                 "cmi_conditioning": pl.Utf8, "status": pl.Utf8},
+                 "cmi_conditioning": pl.Utf8, "sign": pl.Int64, "oriented_tau": pl.Float64,
+                 "status": pl.Utf8},
     "psi": {"measure": pl.Utf8, "statistic": pl.Utf8, "axis": pl.Utf8, "psi": pl.Float64,
             "n_cells": pl.Int64, "n_pairs": pl.Int64},
     "cmi": {"measure": pl.Utf8, "statistic": pl.Utf8, "conditioning": pl.Utf8,
@@ -124,6 +126,32 @@ class RankingConfig:
                 "statuses": list(self.statuses), "layer": self.layer, **lists}
 
 
+def declared_sign(catalog: Catalog | None, measure: str, statistic: str, layer: str) -> int | None:
+    """The direction in which a statistic's measure declares it goes with the gap.
+
+    Parameters
+    ----------
+    catalog : core.catalog.Catalog or None
+        The measures' declared statistics.
+    measure, statistic, layer : str
+        The stored rows' names.
+
+    Returns
+    -------
+    int or None
+        ``+1`` when larger values are declared to go with a larger
+        generalization gap (``higher_is_better`` False: a complexity measure),
+        ``-1`` when with a smaller gap (``higher_is_better`` True), ``None``
+        when the statistic is undeclared or has no sign. The oriented tau,
+        ``sign * tau``, is positive whenever a statistic orders the networks'
+        gaps the way its measure says, whichever its direction.
+    """
+    declared = find_statistic(catalog, measure, statistic, layer) if catalog else None
+    if declared is None or declared.higher_is_better is None:
+        return None
+    return -1 if declared.higher_is_better else 1
+
+
 def _nan_last_abs(row: dict) -> tuple:
     tau = row.get("tau")
     missing = tau is None or math.isnan(tau)
@@ -131,7 +159,7 @@ def _nan_last_abs(row: dict) -> tuple:
 
 
 def rank_statistics(features: pl.DataFrame, run_axes: dict[str, dict[str, Any]],
-                    axes: list[str], cfg: RankingConfig) -> dict[str, list[dict]]:
+                    axes: list[str], cfg: RankingConfig, catalog: Catalog | None = None) -> dict[str, list[dict]]:
     """Rows of the ``measures``, ``psi``, ``cmi`` and ``clusters`` tables.
 
     Parameters
@@ -143,6 +171,9 @@ def rank_statistics(features: pl.DataFrame, run_axes: dict[str, dict[str, Any]],
     axes : list of str
         The varied sweep axes used for psi and CMI (may be empty).
     cfg : RankingConfig
+    catalog : core.catalog.Catalog, optional
+        The measures' declared statistics: each row's ``sign`` and ``oriented_tau``
+        (:func:`declared_sign`); empty without it.
 
     Returns
     -------
@@ -155,7 +186,8 @@ def rank_statistics(features: pl.DataFrame, run_axes: dict[str, dict[str, Any]],
         x, y = part["value"].to_numpy().astype(float), part["gen_gap"].to_numpy().astype(float)
         keep = np.isfinite(x) & np.isfinite(y)
         x, y, runs = x[keep], y[keep], part["run_id"].to_numpy()[keep]
-        row = {"measure": measure, "statistic": statistic, "n_runs": int(x.size), "status": "ok"}
+        sign = declared_sign(catalog, measure, statistic, cfg.layer)
+        row = {"measure": measure, "statistic": statistic, "n_runs": int(x.size), "sign": sign, "status": "ok"}
         out["measures"].append(row)
         if x.size < cfg.min_runs:
             row["status"] = f"too few runs (n={x.size} < {cfg.min_runs})"
@@ -164,7 +196,7 @@ def rank_statistics(features: pl.DataFrame, run_axes: dict[str, dict[str, Any]],
             row["status"] = "constant gap"
             continue
         k = kendall_tau(x, y)
-        row.update(tau=k.tau, tau_b=k.tau_b, p=k.p)
+        row.update(tau=k.tau, tau_b=k.tau_b, p=k.p, oriented_tau=None if sign is None else sign * k.tau)
         if is_constant(x):
             row["status"] = "constant statistic"
         elif measure in cfg.cluster_measures:
@@ -192,8 +224,32 @@ def rank_statistics(features: pl.DataFrame, run_axes: dict[str, dict[str, Any]],
     return out
 
 
+@dataclass(kw_only=True)
+class RankingResult(KindResult):
+    """What :func:`compute` returns to the document.
+
+    Attributes
+    ----------
+    config : RankingConfig
+    gaps : polars.DataFrame
+        Rows of ``final_gaps`` (run_id, epoch, gen_gap), by run_id.
+    axes : list of str
+        The varied sweep axes used for psi and CMI.
+    enough : bool
+        Enough runs and a gap that varies: statistics were ranked.
+    signed : int
+        Ranked statistics with a declared sign (an oriented tau).
+    """
+
+    config: RankingConfig
+    gaps: pl.DataFrame
+    axes: list[str]
+    enough: bool
+    signed: int
+
+
 def compute(con: duckdb.DuckDBPyConnection, config: RankingConfig | None = None,
-            *, project: SqlProject | None = None) -> dict[str, Any]:
+            catalog: Catalog | None = None, *, project: SqlProject | None = None) -> RankingResult:
     """Materialise the SQL models, rank the statistics and write the report tables.
 
     Parameters
@@ -201,17 +257,17 @@ def compute(con: duckdb.DuckDBPyConnection, config: RankingConfig | None = None,
     con : duckdb.DuckDBPyConnection
         The store (writable); its ``report_ranking_*`` tables are replaced.
     config : RankingConfig, optional
+    catalog : core.catalog.Catalog, optional
+        The measures' declared statistics: their signs (:func:`declared_sign`).
     project : SqlProject, optional
-        SQL models; defaults to the packaged templates.
+        SQL models; defaults to the packaged ones of this kind.
 
     Returns
     -------
-    dict
-        ``config``, ``models`` (executed :class:`reports.sql.Model` s), ``params``,
-        ``gaps`` (polars.DataFrame of final_gaps), ``axes`` (the varied axes used),
-        ``enough`` (bool: enough runs and a gap that varies), ``tables`` (names written).
+    RankingResult
     """
     cfg = config or RankingConfig()
+    project = project or kind_project(pathlib.Path(__file__).parent)
     params, models = materialise(con, cfg, MODELS, project)
     gaps, enough = final_gaps(con, cfg.min_runs)
     features = con.sql('SELECT run_id, measure, statistic, value, gen_gap FROM "run_features"').pl()
@@ -222,15 +278,11 @@ def compute(con: duckdb.DuckDBPyConnection, config: RankingConfig | None = None,
     run_axes: dict[str, dict[str, Any]] = {}
     for run_id, axis, value in con.sql('SELECT run_id, axis, value FROM "ranking_run_axes"').fetchall():
         run_axes.setdefault(run_id, {})[axis] = json.loads(value)
-    rows = rank_statistics(features, run_axes, axes, cfg) if enough else {
+    rows = rank_statistics(features, run_axes, axes, cfg, catalog) if enough else {
         "measures": [], "psi": [], "cmi": [], "clusters": []}
     rows["axes"] = [{"position": i, "axis": a, "n_runs": n, "n_values": k, "value_list": v,
                      "used": a in axes} for i, (a, n, k, v, _) in enumerate(axes_rows)]
     write_tables(con, TABLES, typed_frames(rows, SCHEMAS))
-    return {"config": cfg, "models": models, "params": params, "gaps": gaps, "axes": axes,
-            "enough": enough, "tables": list(TABLES.values())}
-
-
-#: The options of this kind (a manifest's ``[[reports]]`` keys besides ``kind`` and ``formats``).
-CONFIG = RankingConfig
-build = make_build(KIND, compute, "reports.ranking_document")
+    signed = sum(r.get("oriented_tau") is not None for r in rows["measures"])
+    return RankingResult(config=cfg, models=models, params=params, gaps=gaps, axes=axes, enough=enough,
+                         signed=signed, tables=list(TABLES.values()))

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import duckdb
 import numpy as np
-from matplotlib.figure import Figure as MplFigure
 
 from reports.document import Column, Figure, Notice, Paragraph, Report, Section
 from reports.document_parts import group_label, grouping, runs_report, sql_table
-from reports.figures import plot_bands
+from reports.figures import new_figure, plot_bands
 from reports.formatting import sig
-from reports.persistence import KIND, TABLES
+from reports.kinds.persistence.compute import KIND, TABLES, PersistenceResult
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure as MplFigure
+
+#: Heading of the document.
+TITLE = "Persistence diagrams and Betti curves"
 
 
 def _diagram_figure(con: duckdb.DuckDBPyConnection, reps: list[tuple]) -> MplFigure:
     """One panel per representative run: its first bootstrap draw, every dimension."""
-    fig = MplFigure(figsize=(3.2 * len(reps), 3.2), layout="constrained")
+    fig = new_figure((3.2 * len(reps), 3.2))
     for i, (role, run_id, gap) in enumerate(reps):
         ax = fig.add_subplot(1, len(reps), i + 1)
         pts = con.execute('SELECT dim, birth, death FROM "persistence_pairs" WHERE run_id = ? AND '
@@ -38,7 +45,7 @@ def _diagram_figure(con: duckdb.DuckDBPyConnection, reps: list[tuple]) -> MplFig
 
 def _betti_figure(con: duckdb.DuckDBPyConnection, axis: str | None) -> MplFigure:
     dims = [r[0] for r in con.execute('SELECT DISTINCT dim FROM "persistence_betti_bands" ORDER BY dim').fetchall()]
-    fig = MplFigure(figsize=(3.6 * len(dims), 3.2), layout="constrained")
+    fig = new_figure((3.6 * len(dims), 3.2))
     for i, dim in enumerate(dims):
         ax = fig.add_subplot(1, len(dims), i + 1)
         rows = con.execute('SELECT group_value, t, q25, median, q75 FROM "persistence_betti_bands" '
@@ -49,7 +56,7 @@ def _betti_figure(con: duckdb.DuckDBPyConnection, axis: str | None) -> MplFigure
     return fig
 
 
-def document(con: duckdb.DuckDBPyConnection, ctx: dict) -> Report:
+def document(con: duckdb.DuckDBPyConnection, ctx: PersistenceResult) -> Report:
     """The ``persistence`` report: diagrams of representative runs, Betti curves, diagram summaries.
 
     Sections: Data; when a run has diagrams, Persistence diagrams, Betti curves
@@ -59,22 +66,21 @@ def document(con: duckdb.DuckDBPyConnection, ctx: dict) -> Report:
     ----------
     con : duckdb.DuckDBPyConnection
         The store, with the tables ``compute`` wrote.
-    ctx : dict
-        ``config``, ``axis``, ``n_runs``, ``models``, ``params`` and ``tables`` of
-        :func:`reports.persistence.compute`.
+    ctx : PersistenceResult
+        What :func:`reports.kinds.persistence.compute.compute` returned.
 
     Returns
     -------
     reports.document.Report
     """
-    cfg = ctx["config"]
+    cfg = ctx.config
     report, _ = runs_report(
-        KIND, "Persistence diagrams and Betti curves", ctx,
-        f"{ctx['n_runs']} runs have persistence diagrams of {cfg.measure} on layer '{cfg.layer}', read "
+        KIND, TITLE, ctx,
+        f"{ctx.n_runs} runs have persistence diagrams of {cfg.measure} on layer '{cfg.layer}', read "
         f"at the last epoch they were computed (no later than the run's last epoch). Runs are grouped by "
-        f"{grouping(ctx['axis'])}",
+        f"{grouping(ctx.axis)}",
         f"No run has persistence diagrams of {cfg.measure} on layer '{cfg.layer}': there is nothing to show.")
-    if ctx["n_runs"] == 0:
+    if ctx.n_runs == 0:
         return report
     reps = con.execute(f'SELECT role, run_id, final_gap FROM "{TABLES["representatives"]}" '
                        f'ORDER BY position').fetchall()
@@ -88,7 +94,7 @@ def document(con: duckdb.DuckDBPyConnection, ctx: dict) -> Report:
                   f'FROM "{TABLES["representatives"]}" ORDER BY position',
                   [Column("role"), Column("run"), Column("group"), Column("final gap", "num"),
                    Column("epoch", "int")])]))
-    if ctx["n_runs"] < 2:
+    if ctx.n_runs < 2:
         report.sections[-1].blocks.append(Notice("Only one run has diagrams: the bands below are that run."))
     report.sections.append(Section("Betti curves", [
         Paragraph(f"Betti curve of a diagram: the number of pairs with birth <= t < death, on "
@@ -96,7 +102,7 @@ def document(con: duckdb.DuckDBPyConnection, ctx: dict) -> Report:
                   f"the dimension; mean over a run's bootstrap draws; median and interquartile band "
                   f"over runs."),
         Figure("betti", "Betti curves per homology dimension (median and interquartile band over runs).",
-               _betti_figure(con, ctx["axis"]))]))
+               _betti_figure(con, ctx.axis))]))
     report.sections.append(Section("Diagram summaries", [
         Paragraph("Per run and dimension, averaged over bootstrap draws: finite pairs, essential classes, "
                   "total persistence (sum of death - birth over finite pairs) and the largest finite "

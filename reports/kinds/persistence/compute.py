@@ -10,25 +10,24 @@ of finite pairs, of essential classes, the total persistence (sum of
 death - birth over finite pairs; Cohen-Steiner et al. 2010 with p = 1) and the
 largest finite persistence, each averaged over bootstrap draws, by sweep axis.
 
-Pairs and Betti curves are SQL models (``templates/sql/persistence_*.sql.j2``);
+Pairs and Betti curves are SQL models (``persistence_*.sql.j2`` in this folder);
 the run summaries and the representative runs are computed here and stored as
 ``report_persistence_summaries`` and ``report_persistence_representatives``.
 """
 
 from __future__ import annotations
 
+import pathlib
 from dataclasses import dataclass
-from typing import Any
 
 import duckdb
 import numpy as np
 import polars as pl
 
-from reports.common import AUTO, make_build, materialise_grouped, report_tables, typed_frames, write_tables
+from core.catalog import Catalog
+from reports.common import KindResult, kind_project, materialise_grouped, report_tables, typed_frames, write_tables
+from reports.kinds.persistence.options import KIND, PersistenceConfig
 from reports.sql import SqlProject
-
-KIND = "persistence"
-SUMMARY = "Persistence diagrams of representative runs, Betti curves and diagram summaries by sweep axis"
 
 #: SQL models the report materialises (after :data:`reports.common.AXES_MODEL`, which picks the axis).
 MODELS = ("persistence_runs", "persistence_pairs", "persistence_betti", "persistence_betti_bands")
@@ -43,45 +42,6 @@ SCHEMAS = {
     "representatives": {"position": pl.Int64, "role": pl.Utf8, "run_id": pl.Utf8, "group_value": pl.Utf8,
                         "final_gap": pl.Float64, "epoch": pl.Int64},
 }
-
-
-@dataclass(frozen=True)
-class PersistenceConfig:
-    """Options of the ``persistence`` report.
-
-    Parameters
-    ----------
-    measure : str
-        Measure whose diagrams are read.
-    layer : str
-        Layer of the diagrams.
-    axis : str or None
-        Key of the runs' ``axes`` to group by (``"auto"``: see
-        :func:`reports.common.choose_axis`; ``None``: all runs together).
-    n_grid : int
-        Grid points of the Betti curves (at least 2).
-    experiment : str or None
-        Keep only runs of this experiment.
-    statuses : tuple of str
-        Run statuses to keep.
-    """
-
-    measure: str = "activation_persistence"
-    layer: str = "all"
-    axis: str | None = AUTO
-    n_grid: int = 64
-    experiment: str | None = None
-    statuses: tuple[str, ...] = ("done", "trained")
-
-    def __post_init__(self) -> None:
-        if self.n_grid < 2:
-            raise ValueError(f"The 'n_grid' option of {KIND} must be an int in the range [2, inf). "
-                             f"Got {self.n_grid} instead.")
-
-    def sql_params(self, axis: str | None = None) -> dict[str, Any]:
-        """Values bound to the SQL models, with ``axis`` the chosen sweep axis."""
-        return {"epoch": None, "experiment": self.experiment, "statuses": list(self.statuses),
-                "measure": self.measure, "layer": self.layer, "axis": axis, "n_grid": self.n_grid}
 
 
 def diagram_summaries(pairs: pl.DataFrame, draws: pl.DataFrame) -> list[dict]:
@@ -150,8 +110,26 @@ def representatives(runs: pl.DataFrame) -> list[dict]:
     return rows
 
 
+@dataclass(kw_only=True)
+class PersistenceResult(KindResult):
+    """What :func:`compute` returns to the document.
+
+    Attributes
+    ----------
+    config : PersistenceConfig
+    axis : str or None
+        The sweep axis grouping the runs (None: one group).
+    n_runs : int
+        Runs with diagrams.
+    """
+
+    config: PersistenceConfig
+    axis: str | None
+    n_runs: int
+
+
 def compute(con: duckdb.DuckDBPyConnection, config: PersistenceConfig | None = None,
-            *, project: SqlProject | None = None) -> dict[str, Any]:
+            catalog: Catalog | None = None, *, project: SqlProject | None = None) -> PersistenceResult:
     """Materialise the SQL models, summarise the diagrams and store the results.
 
     Parameters
@@ -159,25 +137,23 @@ def compute(con: duckdb.DuckDBPyConnection, config: PersistenceConfig | None = N
     con : duckdb.DuckDBPyConnection
         The store (writable); its ``report_persistence_*`` tables are replaced.
     config : PersistenceConfig, optional
+    catalog : core.catalog.Catalog, optional
+        Not used; the kinds' common signature.
     project : SqlProject, optional
+        SQL models; defaults to the packaged ones of this kind.
 
     Returns
     -------
-    dict
-        ``config``, ``axis``, ``models``, ``params``, ``n_runs`` (runs with
-        diagrams), ``tables`` (the names written).
+    PersistenceResult
+        Its ``tables`` are the kind's tables and the SQL models' tables.
     """
     cfg = config or PersistenceConfig()
+    project = project or kind_project(pathlib.Path(__file__).parent)
     axis, params, models = materialise_grouped(con, cfg, MODELS, project)
     runs = con.sql('SELECT run_id, group_value, final_gap, epoch FROM "persistence_runs"').pl()
     pairs = con.sql('SELECT run_id, group_value, bootstrap, dim, birth, death FROM "persistence_pairs"').pl()
     draws = pairs.select("run_id", "group_value", "bootstrap").unique()
     rows = {"summaries": diagram_summaries(pairs, draws), "representatives": representatives(runs)}
     write_tables(con, TABLES, typed_frames(rows, SCHEMAS))
-    return {"config": cfg, "axis": axis, "models": models, "params": params, "n_runs": len(runs),
-            "tables": list(TABLES.values()) + [m.name for m in models]}
-
-
-#: The options of this kind (a manifest's ``[[reports]]`` keys besides ``kind`` and ``formats``).
-CONFIG = PersistenceConfig
-build = make_build(KIND, compute, "reports.persistence_document")
+    return PersistenceResult(config=cfg, axis=axis, models=models, params=params, n_runs=len(runs),
+                             tables=list(TABLES.values()) + [m.name for m in models])

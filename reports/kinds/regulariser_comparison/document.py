@@ -6,15 +6,17 @@ Every number shown is read back from the store with the SQL shown beside it.
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
 
 import duckdb
 
-from reports.cd_diagram import cd_graphic
 from reports.document import Column, Notice, Paragraph, Report, Section
 from reports.document_parts import new_report, sql_table
 from reports.formatting import pvalue, sig
-from reports.regulariser_comparison import CRITERIA, KIND, TABLES
+from reports.kinds.regulariser_comparison.cd_diagram import cd_graphic
+from reports.kinds.regulariser_comparison.compute import CRITERIA, KIND, TABLES, RegulariserComparisonResult
+
+#: Heading of the document.
+TITLE = "Comparing regularisers over many networks by their ranks"
 
 _MAX_LISTED = 8
 #: Rows per table of the per-network results (a LaTeX table float does not break across pages).
@@ -34,8 +36,8 @@ def _listed(items: list[str]) -> str:
     return "; ".join(items[:_MAX_LISTED]) + (f"; and {more} more" if more > 0 else "")
 
 
-def _data_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
-    cfg, d = ctx["config"], ctx["design"]
+def _data_section(con: duckdb.DuckDBPyConnection, ctx: RegulariserComparisonResult) -> Section:
+    cfg, d = ctx.config, ctx.design
     epoch = "the last epoch of each run" if cfg.epoch is None else f"epoch {cfg.epoch}"
     seeds = ("each seed is a network of its own" if cfg.seed_blocks
              else "the seeds of a network are averaged")
@@ -43,7 +45,7 @@ def _data_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
     what = ("regularisers (each with the weight chosen per network)" if cfg.select_weight
             else "regulariser settings (name and weight)")
     sec = Section("Data", [Paragraph(
-        f"{ctx['n_runs']} runs (statuses: {', '.join(cfg.statuses)}) have a test accuracy "
+        f"{ctx.n_runs} runs (statuses: {', '.join(cfg.statuses)}) have a test accuracy "
         f"and a generalization gap (train minus test accuracy) at {epoch}. Blocks are the "
         f"network configurations (the sweep axes other than the regulariser's; {seeds}): "
         f"{n_networks}, of which {len(d.blocks)} were trained with every regulariser "
@@ -85,9 +87,9 @@ def _data_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
     return sec
 
 
-def _criterion_section(con: duckdb.DuckDBPyConnection, ctx: dict, c: str) -> Section:
+def _criterion_section(con: duckdb.DuckDBPyConnection, ctx: RegulariserComparisonResult, c: str) -> Section:
     _, higher, label = CRITERIA[c]
-    cfg = ctx["config"]
+    cfg = ctx.config
     n, k, chi2, p_chi2, f, p_f, q, cd, status = con.execute(
         f'SELECT n_blocks, n_methods, chi2, p_chi2, f, p_f, q_alpha, cd, status '
         f'FROM "{TABLES["tests"]}" WHERE criterion = ?', [c]).fetchall()[0]
@@ -151,7 +153,7 @@ def _criterion_section(con: duckdb.DuckDBPyConnection, ctx: dict, c: str) -> Sec
     return sec
 
 
-def _cells_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
+def _cells_section(con: duckdb.DuckDBPyConnection, ctx: RegulariserComparisonResult) -> Section:
     sec = Section("Per-network results", [Paragraph(
         "The final test accuracy and generalization gap of every network and regulariser "
         "setting (mean over the runs of the cell), with their ranks within the network; "
@@ -172,28 +174,27 @@ def _cells_section(con: duckdb.DuckDBPyConnection, ctx: dict) -> Section:
     return sec
 
 
-def document(con: duckdb.DuckDBPyConnection, ctx: dict[str, Any]) -> Report:
+def document(con: duckdb.DuckDBPyConnection, ctx: RegulariserComparisonResult) -> Report:
     """The ``regulariser_comparison`` report: its design, the rank tests of each criterion, the cells.
 
-    Sections: Data (blocks, methods, cells left out); when ``ctx["enough"]``, one
-    per criterion of :data:`reports.regulariser_comparison.CRITERIA` (Friedman,
+    Sections: Data (blocks, methods, cells left out); when ``ctx.enough``, one
+    per criterion of :data:`reports.kinds.regulariser_comparison.compute.CRITERIA` (Friedman,
     CD diagram, methods, pairs); Per-network results.
 
     Parameters
     ----------
     con : duckdb.DuckDBPyConnection
         The store, with the tables ``compute`` wrote.
-    ctx : dict
-        ``config``, ``design``, ``n_runs``, ``enough``, ``models``, ``params`` and
-        ``tables`` of :func:`reports.regulariser_comparison.compute`.
+    ctx : RegulariserComparisonResult
+        What :func:`reports.kinds.regulariser_comparison.compute.compute` returned.
 
     Returns
     -------
     reports.document.Report
     """
-    report = new_report(KIND, "Comparing regularisers over many networks by their ranks", ctx)
+    report = new_report(KIND, TITLE, ctx)
     report.sections.append(_data_section(con, ctx))
-    if ctx["enough"]:
+    if ctx.enough:
         report.sections += [_criterion_section(con, ctx, c) for c in CRITERIA]
     report.sections.append(_cells_section(con, ctx))
     return report

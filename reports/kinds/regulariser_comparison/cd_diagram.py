@@ -6,7 +6,7 @@ Figure 1; ``best_right=False`` turns it back). Above it, a bar as long as the
 critical difference. Each method is joined to its average rank by an elbow line; the
 better half is labelled on the best side, the rest on the other. Thick bars below
 the axis join methods that are not significantly different (the cliques of
-:func:`reports.stats_posthoc.cliques`).
+:func:`reports.stats.posthoc.cliques`).
 
 One :class:`CdLayout`, in axis units (x: fraction of the axis from its left end,
 y: rows, up positive), is drawn by both :func:`to_svg` and :func:`to_tikz`, so the
@@ -23,7 +23,7 @@ import numpy as np
 
 from reports.document import Graphic
 from reports.formatting import latex_escape, sig
-from reports.stats_posthoc import cd_cliques
+from reports.stats.posthoc import cd_cliques
 
 _CLIQUE_Y0, _CLIQUE_DY, _LABEL_GAP, _ROW = -0.55, -0.45, -0.9, -1.0
 _TICK, _CD_Y, _OVERHANG, _BAR_PAD = 0.3, 1.9, 0.04, 0.006
@@ -214,10 +214,10 @@ def cd_graphic(key: str, caption: str, names, avg_ranks, cd: float | None,
     avg_ranks : array-like of shape (n_methods,)
         Average ranks over the blocks, 1 = best.
     cd : float or None
-        Nemenyi critical difference (:func:`reports.stats_posthoc.critical_difference`).
+        Nemenyi critical difference (:func:`reports.stats.posthoc.critical_difference`).
     cliques : list of tuple of int, optional
         Groups of methods not significantly different; by default those within
-        less than ``cd`` (:func:`reports.stats_posthoc.cd_cliques`).
+        less than ``cd`` (:func:`reports.stats.posthoc.cd_cliques`).
     best_right : bool
 
     Returns

@@ -1,0 +1,38 @@
+"""Report ``layers``: neural collapse layer by layer, for networks of growing depth.
+
+Options in :mod:`.options`, statistics and tables in :mod:`.compute`, the
+document in :mod:`.document`.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from core.catalog import Catalog
+from reports.document import Report
+from reports.kinds import register_kind
+from reports.kinds.layers.compute import compute
+from reports.kinds.layers.document import TITLE, document
+from reports.kinds.layers.options import KIND, LayersConfig
+
+
+@register_kind(KIND, order=50, title=TITLE, options=LayersConfig,
+               summary="Per-layer CDNV and NCC accuracy by network depth (Galanti et al. 2023); trend over "
+                       "layers")
+def build(con: duckdb.DuckDBPyConnection, options: LayersConfig | None = None,
+          catalog: Catalog | None = None) -> Report:
+    """Compute the ``layers`` report and return its document.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        The store (writable).
+    options : LayersConfig, optional
+    catalog : core.catalog.Catalog, optional
+        Not used; the kinds' common signature.
+
+    Returns
+    -------
+    reports.document.Report
+    """
+    return document(con, compute(con, options, catalog))

@@ -1,0 +1,38 @@
+"""Report ``ranking``: measures ranked by how well they order networks by their gap.
+
+Options in :mod:`.options`, statistics and tables in :mod:`.compute`, the
+document in :mod:`.document`.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from core.catalog import Catalog
+from reports.document import Report
+from reports.kinds import register_kind
+from reports.kinds.ranking.compute import compute
+from reports.kinds.ranking.document import TITLE, document
+from reports.kinds.ranking.options import KIND, RankingConfig
+
+
+@register_kind(KIND, order=20, title=TITLE, options=RankingConfig,
+               summary="Measures ranked by Kendall tau with the gap; granulated psi per sweep axis and Psi; "
+                       "PGDL CMI score")
+def build(con: duckdb.DuckDBPyConnection, options: RankingConfig | None = None,
+          catalog: Catalog | None = None) -> Report:
+    """Compute the ``ranking`` report and return its document.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        The store (writable).
+    options : RankingConfig, optional
+    catalog : core.catalog.Catalog, optional
+        The measures' declared statistics: the sign of each (its oriented tau).
+
+    Returns
+    -------
+    reports.document.Report
+    """
+    return document(con, compute(con, options, catalog))
