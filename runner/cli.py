@@ -286,7 +286,7 @@ def _measure_catalog() -> dict:
     """The statistics every registered measure declares (measure name -> tuple of Statistic), for the reports."""
     from measures.registry import get_measure, list_measures
 
-    return {name: tuple(getattr(get_measure(name), "statistics", ())) for name in list_measures()}
+    return {name: get_measure(name).statistics for name in list_measures()}
 
 
 @main.command(name="list")
