@@ -46,6 +46,19 @@ store_option = click.option("--store", type=click.Path(file_okay=False), default
                             help="Result store directory (default: the manifest's experiment.store).")
 
 
+def _compact(st) -> None:
+    """Fold finished runs' shards into the compacted parts (see runner.compaction); a failure only warns."""
+    from runner.compaction import compact
+
+    try:
+        done = compact(st.root)
+    except OSError as exc:
+        err_console.print(f"warning: compaction stopped, nothing lost: {exc}", markup=False)
+        return
+    if done.skipped:
+        err_console.print(f"note: not compacted: {done.skipped}", markup=False)
+
+
 def _refresh(st) -> None:
     """Refresh the database's views; a locked database only warns (the Parquet files hold everything)."""
     try:
@@ -126,6 +139,26 @@ def _interrupt_on_sigterm() -> list:
 @main.command()
 @click.argument("manifest", type=click.Path(exists=True, dir_okay=False))
 @store_option
+def compact(manifest: str, store: str | None) -> None:
+    """Fold the per-run shards of finished runs into few large sorted Parquet files (safe at any time)."""
+    from runner.compaction import compact as run_compaction
+
+    st = _store(_load(manifest), store)
+    if not (st.root / "runs").is_dir():
+        err_console.print(f"no result store at {st.root}; run `runner apply MANIFEST` first", markup=False)
+        sys.exit(1)
+    done = run_compaction(st.root)
+    if done.skipped:
+        err_console.print(f"not compacted: {done.skipped}", markup=False)
+        sys.exit(1)
+    _refresh(st)
+    rows = ", ".join(f"{t} {n}" for t, n in done.rows.items()) or "nothing new"
+    console.print(f"compacted {done.shards} shards of {done.runs} runs into generation {done.generation} ({rows})")
+
+
+@main.command()
+@click.argument("manifest", type=click.Path(exists=True, dir_okay=False))
+@store_option
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Worker processes (default: manifest, else one per GPU slot, else one per CPU core).")
 def apply(manifest: str, store: str | None, workers: int | None) -> None:
@@ -154,6 +187,7 @@ def apply(manifest: str, store: str | None, workers: int | None) -> None:
         err_console.print("Interrupted: finished work is stored; run `runner apply` again to resume.")
         _refresh(st)
         sys.exit(143 if terminated else 130)
+    _compact(st)
     _refresh(st)
     not_run = [t.run_id for t in p.tasks if t.run_id not in outcome.done and t.run_id not in outcome.failed]
     console.print(f"{len(outcome.done)} runs done, {len(outcome.failed)} failed, store: {st.root}")

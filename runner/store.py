@@ -30,23 +30,19 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from core.schema import GAPS_VIEW, GLOBS, SCHEMAS  # noqa: F401  (the store's schema lives in core)
+from runner import files
+from runner.compaction import read_compacted, view_sql
 from runner.rows import table as schema_table
 
 
 def write_atomic(table: pa.Table, path: Path) -> None:
-    """Write ``table`` to ``path`` as Parquet through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
+    """Write ``table`` to ``path`` as Parquet: temporary file, fsync, rename, fsync of the folder."""
+    files.write_parquet(table, path)
 
 
 def write_json_atomic(obj: Any, path: Path) -> None:
-    """Write ``obj`` as JSON to ``path`` through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(obj, indent=1, sort_keys=True))
-    os.replace(tmp, path)
+    """Write ``obj`` as JSON to ``path``: temporary file, fsync, rename, fsync of the folder."""
+    files.write_json(obj, path)
 
 
 def to_table(name: str, rows: list[dict]) -> pa.Table:
@@ -78,11 +74,7 @@ class RunDir:
         """Save the weights of ``epoch`` (CPU tensors, written atomically)."""
         import torch
 
-        path = self.checkpoint_path(epoch)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        torch.save(state_dict, tmp)
-        os.replace(tmp, path)
+        files.write_via(self.checkpoint_path(epoch), lambda tmp: torch.save(state_dict, tmp))
 
     def load_checkpoint(self, epoch: int) -> dict:
         """The state dict saved at ``epoch``, loaded with ``weights_only=True``."""
@@ -107,8 +99,20 @@ class RunDir:
         self.write_table(table, to_table(table, rows), shard)
 
     def read_table(self, table: str, shard: str | None = None) -> pa.Table:
-        """Read back rows of a core table that an earlier process wrote."""
-        return pq.read_table(self.table_path(table, shard))
+        """Read back rows of a core table that an earlier process wrote (from its shard, or compacted).
+
+        Raises
+        ------
+        FileNotFoundError
+            If neither the shard nor a compacted part holds them.
+        """
+        path = self.table_path(table, shard)
+        if path.exists():
+            return pq.read_table(path)
+        found = read_compacted(self.path.parents[1], table, self.run_id, shard or "")
+        if found is None:
+            raise FileNotFoundError(f"no {table} rows of run {self.run_id} in the store (expected {path})")
+        return found
 
 
 class Store:
@@ -174,15 +178,11 @@ class Store:
         own files. Another DuckDB client opening ``genlab.duckdb`` runs
         ``SET file_search_path = '<store>'`` first (or starts in the store).
         """
-        for name, pattern in GLOBS.items():
-            if any(self.root.glob(pattern)):
-                source = pattern
-            else:
-                source = f"_empty/{name}.parquet"
-                if not (self.root / source).exists():
-                    write_atomic(to_table(name, []), self.root / source)
-            con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet("
-                        f"'{_sql_str(source)}', union_by_name = true)")
+        for name in GLOBS:
+            empty = self.root / "_empty" / f"{name}.parquet"
+            if not empty.exists() or pq.read_schema(empty) != SCHEMAS[name]:
+                write_atomic(to_table(name, []), empty)
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS {view_sql(self.root, name)}")
         con.execute(GAPS_VIEW)
 
 
