@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,12 +27,55 @@ class Problem:
     at : tuple or None
         Where to point in the file when it differs from ``path`` (a swept value
         points at its ``[sweep]`` entry).
+    line, column : int or None
+        A known position (1-based): a syntax error's, a key given twice. With a
+        column, the problem is shown as ``file:line:column: message`` and a caret.
     """
 
     path: Path
     message: str
     found: Any = ...
     at: Path | None = None
+    line: int | None = None
+    column: int | None = None
+
+
+#: What a value that becomes a file or directory name may hold.
+SAFE_NAME = re.compile(r"[A-Za-z0-9_\-][A-Za-z0-9_.\-]*")
+
+
+def name_problem(value: Any) -> str | None:
+    """Why ``value`` cannot name a file or directory, or ``None`` when it can.
+
+    Parameters
+    ----------
+    value : Any
+        A measure ``id``, an experiment ``name``: anything that becomes part of a path.
+
+    Returns
+    -------
+    str or None
+        The rule it breaks: a name is letters, digits, ``_``, ``-`` and ``.``,
+        does not start with ``.`` and holds no ``..`` (so never a path).
+    """
+    if not isinstance(value, str):
+        return "expected a string"
+    if not SAFE_NAME.fullmatch(value) or ".." in value:
+        return ("a name becomes a file or directory name, so it holds only letters, digits, '_', '-' and '.', "
+                "does not start with '.' and has no '..'")
+    return None
+
+
+def safe_name(value: str) -> str:
+    """``value`` if it can name a file or directory (a pydantic validator); else ``ValueError``."""
+    if (why := name_problem(value)) is not None:
+        raise ValueError(why)
+    return value
+
+
+def _short(value: Any, limit: int = 200) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
 def dotted(path: Path) -> str:
@@ -52,16 +96,34 @@ class ManifestError(Exception):
 
     def render(self) -> str:
         """Every problem, one ``file:line (key.path): message`` line each with the offending source line."""
-        src = self.text.splitlines()
+        src = self.text.split("\n")  # TOML and YAML lines end at "\n" only (not at U+2028, "\f", ...)
         out = [f"{self.file}: {len(self.problems)} problem{'s' * (len(self.problems) != 1)}"]
         for p in self.problems:
-            line = line_of(self.lines, p.at or p.path)
-            where = f"{self.file}:{line}" if line else self.file
-            found = "" if p.found is ... else f"; found {p.found!r}"
-            out.append(f"{where} ({dotted(p.path) or 'top level'}): {p.message}{found}")
+            line = p.line or line_of(self.lines, p.at or p.path)
+            found = "" if p.found is ... else f"; found {_short(p.found)}"
+            if line and p.column:
+                out.append(f"{self.file}:{line}:{p.column}: {p.message}{found}")
+            else:
+                where = f"{self.file}:{line}" if line else self.file
+                out.append(f"{where} ({dotted(p.path) or 'top level'}): {p.message}{found}")
             if line and 0 < line <= len(src):
-                out.append(f"    {line:>4} | {src[line - 1].rstrip()}")
+                shown, column = _window(src[line - 1].rstrip(), p.column)
+                out.append(f"    {line:>4} | {shown}")
+                if column:
+                    pad = "".join(c if c == "\t" else " " for c in shown[:column - 1])
+                    out.append(f"    {'':>4} | {pad}^")
         return "\n".join(out)
+
+
+def _window(text: str, column: int | None, width: int = 160) -> tuple[str, int | None]:
+    """At most ``width`` characters of a source line around ``column``, and the column within them."""
+    start = 0 if column is None or column <= width else column - width // 2
+    shown = ("..." if start else "") + text[start:start + width] + ("..." if len(text) > start + width else "")
+    return shown.translate(_PICTURES), column and column - start + (3 if start else 0)
+
+
+#: Control characters shown as their Unicode pictures (one column each, never sent to the terminal).
+_PICTURES = {c: 0x2400 + c for c in range(0x20) if c != 0x09} | {0x7F: 0x2421}
 
 
 def validate(model: type[BaseModel], data: Any, prefix: Path, problems: list[Problem],

@@ -10,13 +10,11 @@ registered component's parameter model.
 from __future__ import annotations
 
 import copy
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SerializeAsAny
 
 from measures.registry import MeasureParams, get_measure, list_measures
 from models.architectures import ModelParams, get_model, list_models
@@ -24,13 +22,15 @@ from models.data import DatasetSpec
 from models.regularisers import get_regulariser, list_regularisers
 from models.training import RegulariserSpec, TrainingSpec
 from reports.kinds import ReportOptionError, kind_options, list_kinds
-from runner.errors import ManifestError, Problem, suggest, validate
-from runner.positions import Path, toml_lines, yaml_lines
+from runner.errors import ManifestError, Problem, name_problem, safe_name, suggest, validate
+from runner.parsing import check_sections, parse
+from runner.positions import Path
 from runner.sweep import SweepSpec, expand_sweep
 
 SECTIONS = ("experiment", "dataset", "model", "training", "regulariser", "measurement", "measures",
             "reports", "executor", "sweep")
 RUN_SECTIONS = ("dataset", "model", "training", "regulariser")
+LIST_SECTIONS = ("measures", "reports")
 
 
 class _Frozen(BaseModel):
@@ -40,7 +40,7 @@ class _Frozen(BaseModel):
 class ExperimentSpec(_Frozen):
     """``[experiment]``: name, where the store lives, the seeds every sweep point is trained with."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
+    name: Annotated[str, AfterValidator(safe_name)]  # the store's directory is runs/<name>
     description: str = ""
     store: str | None = None
     seeds: tuple[int, ...] = Field((0,), min_length=1)
@@ -141,21 +141,9 @@ class Manifest:
     runs: list[Run] = field(default_factory=list)
 
 
-def _parse(file: str, text: str) -> tuple[dict, dict[Path, int]]:
-    try:
-        if file.endswith((".yaml", ".yml")):
-            data, lines = yaml.safe_load(text) or {}, yaml_lines(text)
-        else:
-            data, lines = tomllib.loads(text), toml_lines(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ManifestError(file, [Problem((), f"not valid TOML: {exc}")], {}, text) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        lines = {("yaml",): mark.line + 1} if mark else {}
-        raise ManifestError(file, [Problem((), f"not valid YAML: {exc}", at=("yaml",))], lines, text) from None
-    if not isinstance(data, dict):
-        raise ManifestError(file, [Problem((), f"expected a table of sections; found {type(data).__name__}")])
-    return data, lines
+def _parse(file: str, raw: bytes) -> tuple[dict, dict[Path, int], str]:
+    """Parse a manifest's bytes into a table of sections (see :func:`runner.parsing.parse`)."""
+    return parse(file, raw)
 
 
 def _named(data: Any, section: Path, known: list[str], kind: str, problems: list[Problem],
@@ -168,6 +156,10 @@ def _named(data: Any, section: Path, known: list[str], kind: str, problems: list
     name = data.get("name")
     if name is None:
         problems.append(Problem(section + ("name",), f"missing; expected one of the {kind}s: {', '.join(known)}"))
+    elif not isinstance(name, str):
+        problems.append(Problem(section + ("name",), f"expected the name of a {kind} (a string)", name,
+                                at.get(section + ("name",))))
+        name = None
     elif name not in known:
         problems.append(Problem(section + ("name",), f"unknown {kind}{suggest(name, known)} "
                                 f"(known: {', '.join(known)})", name, at.get(section + ("name",))))
@@ -224,6 +216,9 @@ def _measures(data: Any, problems: list[Problem]) -> list[MeasureEntry]:
     for i, item in enumerate(data):
         item = dict(item) if isinstance(item, dict) else item
         mid = item.pop("id", None) if isinstance(item, dict) else None
+        if mid is not None and (why := name_problem(mid)) is not None:
+            problems.append(Problem(("measures", i, "id"), f"a measure id names its files: {why}", mid))
+            mid = None
         name, params = _named(item, ("measures", i), list_measures(), "measure", problems, {})
         if name is None:
             continue
@@ -259,14 +254,12 @@ def load_manifest(path: str | FsPath) -> Manifest:
         If ``path`` does not exist.
     """
     file = str(path)
-    text = FsPath(path).read_text()
-    data, lines = _parse(file, text)
+    data, lines, text = _parse(file, FsPath(path).read_bytes())
     problems: list[Problem] = []
-    for key in data:
-        if key not in SECTIONS:
-            problems.append(Problem((key,), f"unknown section{suggest(key, SECTIONS)} (known: {', '.join(SECTIONS)})"))
+    given = set(data)
+    data = check_sections(data, SECTIONS, LIST_SECTIONS, problems)
     for key in ("experiment", "dataset", "model"):
-        if key not in data:
+        if key not in given:
             problems.append(Problem((key,), f"missing section [{key}]"))
     experiment = validate(ExperimentSpec, data.get("experiment", {}), ("experiment",), problems)
     sample = validate(SampleSpec, data.get("measurement", {}), ("measurement",), problems)
@@ -283,13 +276,15 @@ def load_manifest(path: str | FsPath) -> Manifest:
     if sweep is not None:  # validated even when other sections have problems: every error at once
         base = {k: copy.deepcopy(data[k]) for k in RUN_SECTIONS if k in data}
         runs = _expand(base, sweep, experiment.seeds if experiment else (0,), problems)
+    wrong = {k for k in given if k in SECTIONS and k not in data}  # reported once as not a table / list
+    problems = [p for p in problems if len(p.path) < 2 or p.path[0] not in wrong]
     if problems:
         raise ManifestError(file, _dedupe(problems), lines, text)
     return Manifest(file, text, experiment, sample, executor, measures, reports, runs)
 
 
 def _expand(base: dict, sweep: SweepSpec, seeds: tuple[int, ...], problems: list[Problem]) -> list[Run]:
-    points, sweep_problems = expand_sweep(base, sweep)
+    points, sweep_problems = expand_sweep(base, sweep, len(seeds))
     problems.extend(sweep_problems)
     runs, seen = [], set()
     for point, axes, at in points:
