@@ -176,8 +176,8 @@ def read_compacted(root: Path, table: str, run_id: str, shard: str):
         return None
     cols = ", ".join(f'"{c}"' for c in SCHEMAS[table].names)
     with duckdb.connect() as con:
-        found = con.execute(f"SELECT {cols} FROM read_parquet($p) WHERE run_id = $r AND _shard = $s",
-                            {"p": parts, "r": run_id, "s": shard}).to_arrow_table()
+        found = con.sql(f"SELECT {cols} FROM read_parquet($p) WHERE run_id = $r AND _shard = $s",
+                        params={"p": parts, "r": run_id, "s": shard}).to_arrow_table()
     return found.cast(SCHEMAS[table]) if found.num_rows else None
 
 
