@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
 from core.registry import Registry
+from models.imported import Imported
 
 
 class ModelParams(BaseModel):
@@ -110,6 +111,7 @@ class Architecture:
     params: type[ModelParams]
     paper: str
     input_ndims: tuple[int, ...] | None = None  # accepted len(input_shape); None: any
+    imported: Imported | None = None  # trained elsewhere: weights from files (models.imported)
 
 
 #: Every registered architecture; found by importing every module of :mod:`models`.
@@ -117,12 +119,14 @@ ARCHITECTURES: Registry[Architecture] = Registry("model", search=("models",))
 
 
 def register_model(*, params: type[ModelParams], paper: str, name: str | None = None,
-                   input_ndims: tuple[int, ...] | None = None):
+                   input_ndims: tuple[int, ...] | None = None, imported: Imported | None = None):
     """Register ``build(params, input_shape, n_classes) -> Network`` under its name.
 
     ``input_ndims`` lists the accepted ``len(input_shape)``: ``(3,)`` for images
     ``(C, H, W)`` only, ``(2, 3)`` for ``(C, L)`` signals and images; ``None``
-    accepts any shape.
+    accepts any shape. ``imported`` marks networks trained elsewhere (see
+    :mod:`models.imported`): ``build`` then returns the network at its stored
+    initialisation, and runs of it are never trained.
 
     Raises
     ------
@@ -132,7 +136,7 @@ def register_model(*, params: type[ModelParams], paper: str, name: str | None = 
 
     def decorator(fn):
         key = name or fn.__name__
-        ARCHITECTURES.add(key, Architecture(key, fn, params, paper, input_ndims))
+        ARCHITECTURES.add(key, Architecture(key, fn, params, paper, input_ndims, imported))
         return fn
 
     return decorator

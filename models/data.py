@@ -64,6 +64,8 @@ class Dataset:
     input_shape : tuple of int or None
         Shape of one example, ``(C, H, W)`` or ``(C, L)``, known before loading
         (lets a manifest be checked against an architecture's ``input_ndims``).
+    needs_task : bool
+        A collection of tasks: ``task`` names the one to read (which is then required).
     """
 
     name: str
@@ -73,6 +75,7 @@ class Dataset:
     augmentation: BatchAugment | None = None
     layout: str = ""
     input_shape: tuple[int, ...] | None = None
+    needs_task: bool = False
 
 
 #: Every registered data set; found by importing every module of :mod:`models`.
@@ -81,11 +84,12 @@ DATASETS: Registry[Dataset] = Registry("data set", search=("models",))
 
 def register_dataset(name: str, *, needs_root: bool = False, official_test: bool = False,
                      augmentation: BatchAugment | None = None, layout: str = "",
-                     input_shape: tuple[int, ...] | None = None):
+                     input_shape: tuple[int, ...] | None = None, needs_task: bool = False):
     """Register a loader ``fn(spec) -> RawDataset`` under ``name`` (see :class:`Dataset`)."""
 
     def decorator(fn):
-        DATASETS.add(name, Dataset(name, fn, needs_root, official_test, augmentation, layout, input_shape))
+        DATASETS.add(name, Dataset(name, fn, needs_root, official_test, augmentation, layout, input_shape,
+                                   needs_task))
         return fn
 
     return decorator
@@ -140,6 +144,9 @@ class DatasetSpec(BaseModel):
         Augment training batches (random crop with padding 4; also a random
         horizontal flip for ``cifar10``); only for data sets that define an
         augmentation.
+    task : str or None
+        The task of a collection of tasks (``pgdl``: ``"task1_v4"``,
+        ``"task2_v1"``); required for those, not accepted for the others.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -153,6 +160,7 @@ class DatasetSpec(BaseModel):
     root: str | None = Field(None, min_length=1, validate_default=True)
     download: bool = False
     augment: bool = False
+    task: str | None = Field(None, pattern=r"^[A-Za-z0-9_.\-]+$", validate_default=True)
 
     @field_validator("name")
     @classmethod
@@ -181,6 +189,17 @@ class DatasetSpec(BaseModel):
             able = [n for n in list_datasets() if get_dataset(n).augmentation is not None]
             raise ValueError(f"{ds.name!r} has no augmentation; augment = true is available for {', '.join(able)}")
         return value
+
+    @field_validator("task")
+    @classmethod
+    def _task(cls, task: str | None, info: ValidationInfo) -> str | None:
+        ds = _known_dataset(info.data.get("name"))
+        if ds is not None and ds.needs_task and task is None:
+            raise ValueError(f"task is required for {ds.name!r}: the task whose files to read, e.g. "
+                             f"task = \"task1_v4\"")
+        if ds is not None and not ds.needs_task and task is not None:
+            raise ValueError(f"{ds.name!r} has no tasks; remove task")
+        return task
 
     @model_validator(mode="after")
     def _check(self) -> "DatasetSpec":

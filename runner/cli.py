@@ -30,6 +30,17 @@ def _load(manifest: str):
         sys.exit(2)
 
 
+def _plan(m, st):
+    """The plan of manifest ``m`` against store ``st``; exit 2 when its runs cannot be resolved (missing files)."""
+    from runner.plan import make_plan
+
+    try:
+        return make_plan(m, st)
+    except ManifestError as exc:
+        err_console.print(str(exc), markup=False, highlight=False)
+        sys.exit(2)
+
+
 def _store(m, store: str | None):
     from runner.store import Store
 
@@ -111,10 +122,8 @@ def _print_plan(plan, verbose: bool) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Show every item, done ones included.")
 def plan(manifest: str, store: str | None, verbose: bool) -> None:
     """Show the run matrix: what would be trained and measured, what is done."""
-    from runner.plan import make_plan
-
     m = _load(manifest)
-    p = make_plan(m, _store(m, store))
+    p = _plan(m, _store(m, store))
     _print_plan(p, verbose)
 
 
@@ -164,12 +173,11 @@ def compact(manifest: str, store: str | None) -> None:
 def apply(manifest: str, store: str | None, workers: int | None) -> None:
     """Train and measure what the store is missing, then refresh the database."""
     from runner.executor import LocalExecutor
-    from runner.plan import make_plan
     from runner.progress import ApplyProgress
 
     m = _load(manifest)
     st = _store(m, store)
-    p = make_plan(m, st)
+    p = _plan(m, st)
     if p.empty:
         counts = p.counts()
         console.print(f"Nothing to do: {counts['=', 'run']} runs and {counts['=', 'measurement']} "

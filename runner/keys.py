@@ -5,8 +5,8 @@ sorted, no whitespace), never of manifest text: comments, key order and
 formatting never change them. Values equal to their field's default are left
 out of the canonical form, so adding a new option whose default keeps the old
 behaviour changes no key (a change of behaviour bumps
-:data:`TRAINING_CODE_VERSION` instead). Checkpoint epochs and the data set's
-local folder are not part of a run's key
+:data:`TRAINING_CODE_VERSION` instead). Checkpoint epochs and the local folder
+of the data set (and of an imported network) are not part of a run's key
 (they do not change the trained network); a missing checkpoint is found by the
 plan and retrained.
 """
@@ -38,6 +38,7 @@ def run_identity(config) -> dict:
     data.setdefault("training", {}).pop("checkpoints", None)
     for where in ("root", "download"):  # where the files lie does not change the data
         data.get("dataset", {}).pop(where, None)
+    data.get("model", {}).get("params", {}).pop("root", None)  # nor an imported network's weights
     data["training_code_version"] = TRAINING_CODE_VERSION
     return data
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from runner.imported import resolve_runs
 from runner.keys import measure_key
 from runner.manifest import Manifest, MeasureEntry, Run, SampleSpec
 from runner.store import Store
@@ -115,11 +116,15 @@ def _measure_item(m: Measurement, stored: dict | None) -> tuple[str, str]:
 
 
 def make_plan(manifest: Manifest, store: Store) -> Plan:
-    """Compare the manifest's runs and measurements with what the store holds."""
+    """Compare the manifest's runs and measurements with what the store holds.
+
+    Runs of imported networks are first resolved against their files
+    (:func:`runner.imported.resolve_runs`, which raises ``ManifestError``).
+    """
     states = store.states()
     plan = Plan()
     wanted = set()
-    for run in manifest.runs:
+    for run in resolve_runs(manifest):
         rid = run.run_id
         wanted.add(rid)
         plan.labels[rid] = describe(run)

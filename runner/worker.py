@@ -94,7 +94,12 @@ class RunWorker:
         return build_model(self.cfg.model.name, self.cfg.model.params, data.input_shape, data.n_classes)
 
     def train(self, data) -> None:
-        """Train the network; store its checkpoints, per-epoch metrics and training time."""
+        """Train the network; store its checkpoints, per-epoch metrics and training time.
+
+        A network trained elsewhere (an architecture registered with ``imported``)
+        is not trained: its architecture provides the checkpoints and metrics.
+        """
+        from models.architectures import get_model
         from models.training import train
 
         self.state.update(trained=False, status="running", error=None, started_at=utc_now(),
@@ -105,8 +110,13 @@ class RunWorker:
         model = self.build(data).to(device)
         epochs = self.cfg.training.epochs
         start = time.perf_counter()
-        result = train(model, data, self.cfg.training, self.cfg.regulariser, self.cfg.seed,
-                       on_epoch=lambda m: self.emit(f"train epoch {m.epoch}/{epochs}"))
+        imported = get_model(self.cfg.model.name).imported
+        if imported is not None:
+            self.emit("importing")
+            result = imported.result(model, data, self.cfg.model.params, self.cfg.training)
+        else:
+            result = train(model, data, self.cfg.training, self.cfg.regulariser, self.cfg.seed,
+                           on_epoch=lambda m: self.emit(f"train epoch {m.epoch}/{epochs}"))
         seconds = time.perf_counter() - start
         for epoch, state_dict in result.checkpoints.items():
             self.dir.save_checkpoint(epoch, {k: v.cpu() for k, v in state_dict.items()})

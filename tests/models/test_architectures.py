@@ -17,16 +17,27 @@ def _accepts(name: str, shape: tuple[int, ...]) -> bool:
 
 
 _KIND = {1: "(n_features,)", 2: "(C, L)", 3: "(C, H, W)"}
+#: An imported architecture is built from the PGDL fixture files: (params, the input shape of their model).
+_IMPORTED = {"pgdl": ({"task": "task1_v4", "id": 0}, (3, 32, 32))}
+
+
+def _build(name: str, shape: tuple[int, ...], request):
+    """``name`` with default params; an imported network from its fixture files (skipped for other shapes)."""
+    if get_model(name).imported is None:
+        return build_model(name, get_model(name).params(), shape, 10)
+    params, own = _IMPORTED[name]
+    if shape != own:
+        pytest.skip(f"{name} is imported: its files fix its input shape {own}")
+    return build_model(name, {**params, "root": str(request.getfixturevalue("pgdl_root"))}, shape, 10)
 
 
 @pytest.mark.parametrize("name", list_models())
 @pytest.mark.parametrize("shape", INPUTS)
-def test_forward_and_recorded_layers(name, shape):
+def test_forward_and_recorded_layers(name, shape, request):
     if not _accepts(name, shape):
         kinds = " or ".join(_KIND[n] for n in get_model(name).input_ndims)
         pytest.skip(f"{name} takes {kinds} inputs, not {shape}")
-    spec = get_model(name)
-    model = build_model(name, spec.params(), shape, 10)
+    model = _build(name, shape, request)
     x = torch.randn(5, *shape)
     record: dict = {}
     out = model(x, record=record)
@@ -48,14 +59,14 @@ def test_forward_and_recorded_layers(name, shape):
 
 
 @pytest.mark.parametrize("name", list_models())
-def test_one_training_epoch_on_a_tiny_batch(name):
-    shape = (3, 8, 8) if _accepts(name, (3, 8, 8)) else (1, 40)
+def test_one_training_epoch_on_a_tiny_batch(name, request):
+    shape = _IMPORTED[name][1] if name in _IMPORTED else (3, 8, 8) if _accepts(name, (3, 8, 8)) else (1, 40)
     g = torch.Generator().manual_seed(0)
     x = {s: torch.randn(n, *shape, generator=g) for s, n in (("train", 8), ("val", 4), ("test", 4))}
     y = {s: torch.arange(len(v)) % 10 for s, v in x.items()}
     data = DataSplits(x=x, y=y, y_train_clean=y["train"], n_classes=10)
     torch.manual_seed(0)
-    model = build_model(name, get_model(name).params(), shape, 10)
+    model = _build(name, shape, request)
     before = [layer.weight.detach().clone() for layer in model.weight_layers().values()]
     result = train(model, data, TrainingSpec(epochs=1, batch_size=4, lr=0.01), RegulariserSpec(), seed=0)
     assert [m.epoch for m in result.metrics] == [0, 1]

@@ -27,9 +27,13 @@ def test_label_noise_flips_exactly_the_fraction_to_other_classes():
 
 
 @pytest.mark.parametrize("name", list_datasets())
-def test_every_dataset_loads_and_splits(name, vision_root):
+def test_every_dataset_loads_and_splits(name, request):
     info = get_dataset(name)
-    root = {"root": str(vision_root)} if info.needs_root else {}
+    root = {}
+    if info.needs_task:  # the PGDL fixture: one task of the competition's layout
+        root = {"root": str(request.getfixturevalue("pgdl_root")), "task": "task1_v4"}
+    elif info.needs_root:
+        root = {"root": str(request.getfixturevalue("vision_root"))}
     d = load_splits(DatasetSpec(name=name, label_noise=0.1, **root), seed=0)
     n = {s: len(d.x[s]) for s in d.x}
     assert d.input_shape == info.input_shape
