@@ -32,8 +32,25 @@ def _accepted(name: str) -> list[tuple[int, ...]]:
     return [s for n, s in SHAPES.items() if ndims is None or n in ndims]
 
 
+#: Imported architectures are built from the PGDL fixture files: (params, their input shape, their classes).
+IMPORTED = {"pgdl": ({"task": "task1_v4", "id": 0}, (3, 32, 32), 10)}
+
+
+def _shapes(name: str) -> list[tuple[int, ...]]:
+    return [IMPORTED[name][1]] if get_model(name).imported is not None else _accepted(name)
+
+
 ARCH_SHAPES = [pytest.param(name, shape, id=f"{name}-{'x'.join(map(str, shape))}")
-               for name in ARCHITECTURES for shape in _accepted(name)]
+               for name in ARCHITECTURES for shape in _shapes(name)]
+
+
+def _build(name: str, shape: tuple[int, ...], request):
+    """``name`` with default params, or an imported network from its fixture files; and its classes."""
+    if get_model(name).imported is None:
+        return build_model(name, get_model(name).params(), shape, N_CLASSES), N_CLASSES
+    params, _, n_classes = IMPORTED[name]
+    root = str(request.getfixturevalue("pgdl_root"))
+    return build_model(name, {**params, "root": root}, shape, n_classes), n_classes
 
 
 # ---------------------------------------------------------------- architectures
@@ -53,13 +70,14 @@ def test_architecture_is_documented_and_its_params_have_defaults(name):
 
 
 @pytest.mark.parametrize("name, shape", ARCH_SHAPES)
-def test_architecture_builds_and_records_every_block(name, shape):
+def test_architecture_builds_and_records_every_block(name, shape, request):
     torch.manual_seed(0)
-    model = build_model(name, get_model(name).params(), shape, N_CLASSES).eval()
+    model, n_classes = _build(name, shape, request)
+    model.eval()
     record: dict = {}
     with torch.no_grad():
         logits = model(torch.randn(BATCH, *shape), record=record)
-    assert logits.shape == (BATCH, N_CLASSES) and torch.isfinite(logits).all()
+    assert logits.shape == (BATCH, n_classes) and torch.isfinite(logits).all()
     blocks = list(model.blocks)
     assert blocks[-1] == "output"
     for kind in ("pre", "post"):
@@ -73,6 +91,8 @@ def test_architecture_builds_and_records_every_block(name, shape):
 
 @pytest.mark.parametrize("name", list(ARCHITECTURES))
 def test_architecture_refuses_the_shapes_it_does_not_accept(name):
+    if get_model(name).imported is not None:
+        pytest.skip(f"{name} is imported: its files fix its input shape")
     refused = [s for s in SHAPES.values() if s not in _accepted(name)]
     for shape in refused:
         with pytest.raises(ValueError, match=f"model {name!r} takes inputs of shape"):
@@ -96,7 +116,11 @@ def test_dataset_declares_its_shape_and_files(name):
 @pytest.mark.parametrize("name", list(DATASETS))
 def test_dataset_loads_with_consistent_shapes_and_labels(name, request):
     info = get_dataset(name)
-    root = {"root": str(request.getfixturevalue("vision_root"))} if info.needs_root else {}
+    root = {}
+    if info.needs_task:  # the PGDL fixture: one task of the competition's layout
+        root = {"root": str(request.getfixturevalue("pgdl_root")), "task": "task1_v4"}
+    elif info.needs_root:
+        root = {"root": str(request.getfixturevalue("vision_root"))}
     raw = info.load(DatasetSpec(name=name, **root))
     assert isinstance(raw, RawDataset)
     n = len(raw.x)

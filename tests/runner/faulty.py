@@ -2,6 +2,7 @@
 
 import os
 
+from core.catalog import Statistic
 from measures.registry import MeasureParams, MeasureResult, register_measure
 
 
@@ -11,7 +12,7 @@ class FaultParams(MeasureParams):
     mode: str = "raise"
 
 
-@register_measure(providers=("model",), params=FaultParams, version=1, paper="-")
+@register_measure(providers=("model",), params=FaultParams, version=1, paper="-", statistics=(Statistic("depth"),))
 def faulty(params: FaultParams, *, model) -> MeasureResult:
     """Fails on networks with two hidden layers; returns the depth otherwise."""
     depth = len(model.weight_layers()) - 1
