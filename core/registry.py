@@ -76,6 +76,8 @@ class Registry(Generic[E]):
     def list(self, pattern: str = "*") -> list[str]:
         """Registered names matching the shell-style ``pattern``, sorted."""
         self.discover()
+        if pattern == "*":
+            return sorted(self._entries)
         return sorted(n for n in self._entries if fnmatch.fnmatchcase(n, pattern))
 
     def __contains__(self, name: object) -> bool:

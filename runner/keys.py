@@ -48,6 +48,14 @@ def run_id(config) -> str:
     return short_hash(canonical_json(run_identity(config)))
 
 
+def seeded_run_ids(configs: list) -> list[str]:
+    """:func:`run_id` of configs that differ only in their seed, with one canonical dump for all of them."""
+    if not configs:
+        return []
+    base = run_identity(configs[0])
+    return [short_hash(canonical_json({**base, "seed": c.seed})) for c in configs]
+
+
 def measure_key(entry, sample) -> str:
     """Key of a measurement's inputs: the measure's name and params, and the measurement sample.
 

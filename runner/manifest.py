@@ -118,13 +118,16 @@ class Run:
 
     config: RunConfig
     axes: dict[str, Any]
+    _run_id: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def run_id(self) -> str:
-        """Hash of the canonical configuration (never of the manifest's text)."""
-        from runner.keys import run_id
+        """Hash of the canonical configuration (never of the manifest's text); computed once."""
+        if self._run_id is None:
+            from runner.keys import run_id
 
-        return run_id(self.config)
+            self._run_id = run_id(self.config)
+        return self._run_id
 
 
 @dataclass
@@ -189,23 +192,64 @@ def _report(data: Any, i: int, problems: list[Problem]) -> ReportEntry | None:
     return entry
 
 
-def _run_config(point: dict, seed: int, problems: list[Problem], at: dict[Path, Path]) -> RunConfig | None:
-    """Validate one sweep point's run sections into a :class:`RunConfig`."""
+def _run_config(point: dict, seed: int, problems: list[Problem], at: dict[Path, Path],
+                cache: dict | None = None) -> RunConfig | None:
+    """Validate one sweep point's run sections into a :class:`RunConfig`.
+
+    ``cache`` (section name and canonical JSON -> validated section) makes a
+    sweep validate each distinct value of a section once, however many points
+    and seeds share it; only valid sections are kept, so every problem is still
+    reported where it arises.
+    """
+    cache = {} if cache is None else cache
     n_before = len(problems)
-    dataset = validate(DatasetSpec, point.get("dataset", {}), ("dataset",), problems, at)
-    training = validate(TrainingSpec, point.get("training", {}), ("training",), problems, at)
-    name, params = _named(point.get("model"), ("model",), list_models(), "model", problems, at)
+    dataset = _cached(cache, "dataset", point.get("dataset", {}),
+                      lambda d: validate(DatasetSpec, d, ("dataset",), problems, at))
+    training = _cached(cache, "training", point.get("training", {}),
+                       lambda d: validate(TrainingSpec, d, ("training",), problems, at))
+    model = _cached(cache, "model", point.get("model"), lambda d: _model(d, problems, at))
+    regulariser = _cached(cache, "regulariser", point.get("regulariser", {"name": "none"}),
+                          lambda d: _regulariser(d, problems, at))
+    if len(problems) > n_before or None in (dataset, training, model, regulariser):
+        return None
+    return RunConfig.model_construct(dataset=dataset, model=model, training=training, regulariser=regulariser,
+                                     seed=seed)
+
+
+def _cached(cache: dict, section: str, data: Any, make):
+    """``make(data)`` validated once per distinct value: by identity first (sweep points share
+    the tables no axis changes), then by canonical JSON."""
+    from runner.keys import canonical_json
+
+    same = cache.get(("id", section, id(data)))
+    if same is not None and same[0] is data:
+        return same[1]
+    try:
+        key = (section, canonical_json(data))
+    except (TypeError, ValueError):  # not JSON-able: validation reports it
+        return make(data)
+    if key not in cache:
+        made = make(data)
+        if made is None:
+            return None
+        cache[key] = made
+    cache[("id", section, id(data))] = (data, cache[key])  # holds data: its id stays unique
+    return cache[key]
+
+
+def _model(data: Any, problems: list[Problem], at: dict[Path, Path]) -> ModelEntry | None:
+    name, params = _named(data, ("model",), list_models(), "model", problems, at)
     model = name and validate(get_model(name).params, params, ("model",), problems, at)
-    reg = dict(point.get("regulariser", {"name": "none"}))
-    weight = reg.pop("weight", 0.0)
+    return ModelEntry(name=name, params=model) if model else None
+
+
+def _regulariser(data: Any, problems: list[Problem], at: dict[Path, Path]) -> RegulariserSpec | None:
+    reg = dict(data) if isinstance(data, dict) else data
+    weight = reg.pop("weight", 0.0) if isinstance(reg, dict) else 0.0
     rname, rparams = _named(reg, ("regulariser",), list_regularisers(), "regulariser", problems, at)
     rp = rname and validate(get_regulariser(rname).params, rparams, ("regulariser",), problems, at)
-    regulariser = rname and rp is not None and validate(
-        RegulariserSpec, {"name": rname, "weight": weight, "params": rp}, ("regulariser",), problems, at)
-    if len(problems) > n_before:
-        return None
-    return RunConfig(dataset=dataset, model=ModelEntry(name=name, params=model), training=training,
-                     regulariser=regulariser, seed=seed)
+    return (rname and rp is not None and validate(
+        RegulariserSpec, {"name": rname, "weight": weight, "params": rp}, ("regulariser",), problems, at)) or None
 
 
 def _measures(data: Any, problems: list[Problem]) -> list[MeasureEntry]:
@@ -286,13 +330,18 @@ def load_manifest(path: str | FsPath) -> Manifest:
 def _expand(base: dict, sweep: SweepSpec, seeds: tuple[int, ...], problems: list[Problem]) -> list[Run]:
     points, sweep_problems = expand_sweep(base, sweep, len(seeds))
     problems.extend(sweep_problems)
-    runs, seen = [], set()
+    from runner.keys import seeded_run_ids
+
+    runs, seen, cache = [], set(), {}
     for point, axes, at in points:
+        configs = []
         for seed in seeds:
-            config = _run_config(point, seed, problems, at)
+            config = _run_config(point, seed, problems, at, cache)
             if config is None:
                 break
-            run = Run(config, {**axes, "seed": seed})
+            configs.append(config)
+        for config, rid in zip(configs, seeded_run_ids(configs)):
+            run = Run(config, {**axes, "seed": config.seed}, rid)
             if run.run_id not in seen:
                 seen.add(run.run_id)
                 runs.append(run)

@@ -89,9 +89,8 @@ def describe(run: Run) -> str:
     return f"{c.dataset.name}/{c.model.name} {axes} seed={c.seed}".replace("  ", " ")
 
 
-def _measurements(run: Run, manifest: Manifest) -> list[Measurement]:
-    return [Measurement(e, m, measure_key(m, manifest.sample), m.version)
-            for e in run.config.training.checkpoint_epochs for m in manifest.measures]
+def _measurements(run: Run, manifest: Manifest, keys: dict[str, tuple[str, int]]) -> list[Measurement]:
+    return [Measurement(e, m, *keys[m.id]) for e in run.config.training.checkpoint_epochs for m in manifest.measures]
 
 
 def _train_reason(state: dict, run: Run) -> str | None:
@@ -123,6 +122,7 @@ def make_plan(manifest: Manifest, store: Store) -> Plan:
     """
     states = store.states()
     plan = Plan()
+    keys = {m.id: (measure_key(m, manifest.sample), m.version) for m in manifest.measures}  # the same for every run
     wanted = set()
     for run in resolve_runs(manifest):
         rid = run.run_id
@@ -133,7 +133,7 @@ def make_plan(manifest: Manifest, store: Store) -> Plan:
         plan.items.append(Item("+" if reason else "=", rid, "train", reason or "trained"))
         todo = []
         stored_all = state.get("measurements", {})
-        measurements = _measurements(run, manifest)
+        measurements = _measurements(run, manifest, keys)
         for m in measurements:
             action, why = _measure_item(m, stored_all.get(m.slot))
             plan.items.append(Item(action, rid, f"{m.entry.id} @ epoch {m.epoch}", why))

@@ -93,11 +93,14 @@ def _cannot_set(base: dict, key: str, where: Path) -> list[Problem]:
 
 
 def _set(tree: dict, key: str, value: Any) -> None:
+    """Set ``key`` in ``tree``, copying the tables along its path (the others stay shared with the base)."""
     *parents, leaf = key.split(".")
     node = tree
     for p in parents:
-        node = node.setdefault(p, {})
-    node[leaf] = copy.deepcopy(value)
+        child = node.get(p)
+        node[p] = child = dict(child) if isinstance(child, dict) else {}
+        node = child
+    node[leaf] = copy.deepcopy(value) if isinstance(value, (dict, list)) else value
 
 
 def _get(tree: dict, key: str) -> Any:
@@ -146,7 +149,7 @@ def expand_sweep(base: dict, sweep: SweepSpec, seeds: int = 1) -> tuple[list[tup
     combos += [[(k, v, ("sweep", "include", i, k)) for k, v in inc.items()] for i, inc in enumerate(sweep.include)]
     points = []
     for combo in combos:
-        config = copy.deepcopy(base)
+        config = dict(base)  # copy-on-write: _set copies the tables it changes; nothing downstream mutates a point
         at = {}
         for key, value, where in combo:
             _set(config, key, value)
