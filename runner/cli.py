@@ -177,6 +177,10 @@ def apply(manifest: str, store: str | None, workers: int | None) -> None:
 
     m = _load(manifest)
     st = _store(m, store)
+    if (st.root / "runs").is_dir():  # files a killed process was writing: never complete, never read
+        from runner.files import remove_stale_temporaries
+
+        remove_stale_temporaries(st.root / "runs")
     p = _plan(m, st)
     if p.empty:
         counts = p.counts()
@@ -308,7 +312,11 @@ def report(manifest: str | None, store: str | None, kinds: tuple[str, ...], fmt:
     entries = {r.kind: r for r in m.reports}  # one entry per kind (checked with the manifest)
     options = {k: kind_options(k, r.options) for k, r in entries.items()}
     catalog = _measure_catalog()
-    con = st.connect()
+    try:
+        con = st.connect()
+    except OSError as exc:  # held open for writing by another process: it says which
+        err_console.print(f"cannot write the report tables: {exc}", markup=False)
+        sys.exit(1)
     paths = []
     try:
         for kind in chosen:

@@ -130,6 +130,7 @@ class LocalExecutor:
         for _ in range(n):
             task_q.put(None)
         procs = {i: self._start(ctx, i, task_q, event_q) for i in range(n)}
+        self._tasks = {t.run_id: t for t in tasks}
         holding: dict[int, str] = {}
         outcome = Outcome()
         try:
@@ -169,9 +170,29 @@ class LocalExecutor:
             if p.is_alive() or p.exitcode == 0:
                 continue
             run_id = holding.pop(index, None)
-            msg = f"worker process died (exit code {p.exitcode})"
+            msg = f"worker process died (exit code {p.exitcode}{_signal_name(p.exitcode)})"
             if run_id is None:
                 continue  # died before taking a task (e.g. at start-up): restarting would loop
+            _record_failure(self._tasks[run_id], msg)
             outcome.failed[run_id] = msg
             listener("failed", index, run_id, msg)
             procs[index] = self._start(ctx, index, task_q, event_q)  # its stop sentinel is still queued
+
+
+def _signal_name(exitcode: int | None) -> str:
+    if exitcode is None or exitcode >= 0:
+        return ""
+    try:
+        return f", killed by {signal.Signals(-exitcode).name}"
+    except ValueError:
+        return ""
+
+
+def _record_failure(task: Task, message: str) -> None:
+    """Write the failure of a run whose worker died into the store (its row would say 'running' forever)."""
+    from runner.worker import record_failure
+
+    try:
+        record_failure(task, message)
+    except OSError:  # a full or read-only disk: the outcome still reaches the user at exit
+        pass

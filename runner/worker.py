@@ -80,9 +80,10 @@ class RunWorker:
                                                     status, error, finished))
 
     def finish(self, status: str, error: str | None = None) -> None:
-        """Record the run's outcome in its state and its ``runs`` row."""
-        self.state.update(status=status, error=error)
+        """Record the run's outcome: its ``runs`` row first, then its state (what the plan trusts)."""
+        self.state.values.update(status=status, error=error)
         self.write_run(status, error)
+        self.state.update()
 
     def build(self, data):
         """The run's network, freshly built from its seed (the weights training starts from)."""
@@ -103,7 +104,8 @@ class RunWorker:
         from models.training import train
 
         self.state.update(trained=False, status="running", error=None, started_at=utc_now(),
-                          measurements=self.state.get("measurements", {}))
+                          measurements=self.state.get("measurements", {}),
+                          checkpoints=self.state.get("checkpoints", []))
         self.write_run("running")
         device = training_device()
         self.state.update(device=str(device))
@@ -124,9 +126,14 @@ class RunWorker:
         self.dir.write_table("metrics", self.metrics)
         last = result.stopped_epoch if result.stopped_epoch is not None else epochs
         self.timings.write("train", [self.timings.entry(last, "train", "train", seconds)])
-        self.state.update(trained=True, checkpoints=sorted(result.checkpoints), train_seconds=seconds,
-                          best_epoch=result.best_epoch, stopped_epoch=result.stopped_epoch, notes=result.notes)
+        # Training is deterministic: checkpoints an earlier training of this run saved (another
+        # manifest's epochs) hold the same weights, so they stay recorded while their files exist.
+        kept = [e for e in self.state.get("checkpoints", []) if self.dir.checkpoint_path(e).exists()]
+        self.state.values.update(trained=True, checkpoints=sorted({*kept, *result.checkpoints}),
+                                 train_seconds=seconds, best_epoch=result.best_epoch,
+                                 stopped_epoch=result.stopped_epoch, notes=result.notes)
         self.write_run("trained")
+        self.state.update()
 
     def measure(self, data, epoch: int, todo: list[Measurement], history: dict) -> None:
         """Compute the measurements ``todo`` on the checkpoint of ``epoch``.
@@ -206,3 +213,11 @@ def run_task(task: Task, emit: Emit | None = None, threads: int = 1) -> None:
         if not worker.errors:  # training or data failed: record it here
             worker.finish("failed", traceback.format_exc())
         raise
+
+
+def record_failure(task: Task, error: str) -> None:
+    """Record in the store that ``task``'s run failed outside the worker's own reach (its process died).
+
+    Writes the ``runs`` row, then the state, as :meth:`RunWorker.finish` does.
+    """
+    RunWorker(task).finish("failed", error)

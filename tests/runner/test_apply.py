@@ -222,11 +222,13 @@ def test_a_failing_run_does_not_stop_the_others(tmp_path, mode):
     left = ["1/faulty", "3/faulty"] + (["3/weight_spectrum"] if mode == "crash" else [])
     todo = {t.run_id: (t.train, sorted(x.slot for x in t.measurements)) for t in make_plan(m, store).tasks}
     assert todo == {rid: (False, left) for rid in outcome.failed}
+    con = store.connect()  # the store says why, also when the worker process died (no 'running' forever)
+    rows = con.sql("SELECT run_id, status, error FROM runs WHERE status = 'failed'").fetchall()
+    assert sorted(r for r, _, _ in rows) == sorted(outcome.failed)
+    said = {"raise": "faulty measure: depth 2", "crash": "worker process died (exit code 3)"}[mode]
+    assert all(said in e for _, _, e in rows)
+    assert con.sql("SELECT count(*) FROM runs WHERE status = 'running'").fetchall() == [(0,)]
     if mode == "raise":
-        con = store.connect()
-        rows = con.sql("SELECT run_id, status, error FROM runs WHERE status = 'failed'").fetchall()
-        assert sorted(r for r, _, _ in rows) == sorted(outcome.failed)
-        assert all("faulty measure: depth 2" in e for _, _, e in rows)
         # the other measures of the failed runs were still computed
         n = con.sql("SELECT count(*) FROM measures WHERE measure = 'weight_spectrum'").fetchall()[0][0]
         assert n > 0 and con.sql("SELECT count(DISTINCT run_id) FROM measures WHERE measure = 'weight_spectrum'"
