@@ -34,8 +34,11 @@ def check_distance_matrix(D: np.ndarray, where: str = "distance matrix") -> np.n
     bad = ~np.isfinite(D)
     if bad.any():
         rows = np.unique(np.nonzero(bad)[0])[:10].tolist()
-        raise ValueError(f"{where} has {int(bad.sum())} non-finite entries (rows {rows}...); "
-                         "check for constant or dead neurons before computing distances")
+        n_nan = int(np.isnan(D).sum())
+        raise ValueError(f"{where} has {n_nan} NaN and {int(bad.sum()) - n_nan} infinite entries (rows {rows}"
+                         f"{'...' if bad.any(axis=1).sum() > 10 else ''}): the activations they come from hold NaN "
+                         "or infinite values (a diverged network: lower the learning rate or clip gradients); "
+                         "dead or constant neurons are not the cause, they get distance 1")
     return D
 
 

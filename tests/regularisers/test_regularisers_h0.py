@@ -120,3 +120,16 @@ def test_fast_deaths_small():
     assert correlation_h0_deaths(torch.randn(5, 1)).shape == (0,)
     X = torch.tensor([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0]])
     torch.testing.assert_close(correlation_h0_deaths(X), correlation_distance(X)[0, 1:])
+
+
+def test_nan_activations_are_named_as_nan_not_blamed_on_dead_neurons():
+    import torch
+
+    from models.regularisers import get_regulariser
+
+    penalty = get_regulariser("topological_t1")
+    acts = {"fc1": torch.randn(32, 8), "output": torch.randn(32, 4)}
+    acts["fc1"][3, 2] = float("nan")  # a diverged network, not a dead neuron
+    with pytest.raises(ValueError, match=r"has \d+ NaN and 0 infinite entries .*diverged network") as err:
+        penalty.fn(penalty.params(), acts)
+    assert "dead or constant neurons are not the cause" in str(err.value)
