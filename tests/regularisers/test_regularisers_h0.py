@@ -71,7 +71,7 @@ def test_small_and_invalid_inputs():
     assert h0_deaths(torch.zeros(1, 1)).shape == (0,)
     D = torch.tensor([[0.0, 0.25], [0.25, 0.0]], requires_grad=True)
     assert h0_deaths(D).tolist() == [0.25]
-    with pytest.raises(ValueError, match="non-finite"):
+    with pytest.raises(ValueError, match="NaN and 0 infinite entries"):
         h0_deaths(torch.tensor([[0.0, float("nan")], [float("nan"), 0.0]]))
     with pytest.raises(ValueError, match="n_points, n_points"):
         h0_deaths(torch.zeros(2, 3))
