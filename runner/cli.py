@@ -70,12 +70,31 @@ def _compact(st) -> None:
         err_console.print(f"note: not compacted: {done.skipped}", markup=False)
 
 
+def _say_if_disk_full(st, errors, n_left: int) -> None:
+    """One clear line when runs failed because the store's disk is full: where, how much is free, what to do."""
+    import shutil
+
+    if not any("No space left on device" in e or "Errno 28" in e or "Disk quota exceeded" in e for e in errors):
+        return
+    free = shutil.disk_usage(st.root).free
+    done = [d for d in (st.root / "runs").glob("*") if (d / "state.json").exists()]
+    used = sum(f.stat().st_size for d in done for f in d.rglob("*") if f.is_file())
+    per_run = used / max(len(done), 1)
+    err_console.print(f"error: the store {st.root} ran out of disk space ({free / 2**20:.1f} MiB free); about "
+                      f"{per_run * n_left / 2**20:.1f} MiB more are needed for the {n_left} runs left "
+                      f"({per_run / 2**20:.2f} MiB per run so far). Finished runs are kept: free space and run "
+                      f"`runner apply` again to resume.", markup=False)
+
+
 def _refresh(st) -> None:
     """Refresh the database's views; a locked database only warns (the Parquet files hold everything)."""
+    import duckdb
+
     try:
         st.connect().close()
-    except OSError as exc:
-        err_console.print(f"warning: {exc}", markup=False)
+    except (OSError, duckdb.Error) as exc:
+        err_console.print(f"warning: the database views were not refreshed ({exc}); the Parquet files hold every "
+                          "result and the next command that opens the store refreshes them", markup=False)
 
 
 def _print_run(items, verbose: bool) -> None:
@@ -211,6 +230,7 @@ def apply(manifest: str, store: str | None, workers: int | None) -> None:
             err_console.print(f"not run {rid} {p.labels.get(rid, '')}", markup=False)
         err_console.print("Tracebacks: runner sql MANIFEST \"SELECT run_id, error FROM runs WHERE status='failed'\"",
                           markup=False)
+        _say_if_disk_full(st, outcome.failed.values(), len(outcome.failed) + len(not_run))
         sys.exit(1)
 
 

@@ -139,10 +139,14 @@ def claim(run_dir: Path, who: dict, timeout_s: float = DEFAULT_TIMEOUT_S) -> Lea
             if not _take_over(path, None if current is None else current.get("token"), timeout_s):
                 return None
             continue
-        with os.fdopen(fd, "w") as f:
-            json.dump(info, f)
-            f.flush()
-            os.fsync(f.fileno())
+        try:
+            with os.fdopen(fd, "w") as f:
+                json.dump(info, f)
+                f.flush()
+                os.fsync(f.fileno())
+        except BaseException:  # a full disk: no half-written lease may block the run for a whole timeout
+            path.unlink(missing_ok=True)
+            raise
         return Lease(path, token, info, timeout_s)
     return None
 

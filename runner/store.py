@@ -157,7 +157,12 @@ class Store:
 
         if read_only:
             self.require()
-            con = duckdb.connect(str(self.db_path), read_only=True)
+            try:
+                con = duckdb.connect(str(self.db_path), read_only=True)
+            except duckdb.IOException as exc:
+                if "not a valid duckdb database" not in str(exc).lower():
+                    raise
+                return self._in_memory()
             self._search_here(con)
             return con
         self.root.mkdir(parents=True, exist_ok=True)
@@ -166,11 +171,24 @@ class Store:
         self.refresh_views(con)
         return con
 
+    def _in_memory(self):
+        """Views over the Parquet files in an in-memory database: reading survives an unreadable database file
+        (a write cut short by a full disk) until the next writable connection rebuilds it."""
+        import duckdb
+
+        print(f"warning: {self.db_path} is not a readable DuckDB file (a write cut short?); reading the Parquet "
+              "files directly (report tables are missing until the next `runner apply` rebuilds it)",
+              file=sys.stderr)
+        con = duckdb.connect()
+        self._search_here(con)
+        self.refresh_views(con, write_empty=False)
+        return con
+
     def _search_here(self, con) -> None:
         """Resolve relative file paths (the views' shards) against the store root, wherever it now lives."""
         con.execute(f"SET file_search_path = '{_sql_str(str(self.root.resolve()))}'")
 
-    def refresh_views(self, con) -> None:
+    def refresh_views(self, con, write_empty: bool = True) -> None:
         """(Re)create a view per core table over its Parquet shards, and the ``gaps`` view.
 
         Views name their files relative to the store root (``file_search_path``
@@ -180,7 +198,7 @@ class Store:
         """
         for name in GLOBS:
             empty = self.root / "_empty" / f"{name}.parquet"
-            if not empty.exists() or pq.read_schema(empty) != SCHEMAS[name]:
+            if write_empty and (not empty.exists() or pq.read_schema(empty) != SCHEMAS[name]):
                 write_atomic(to_table(name, []), empty)
             con.execute(f"CREATE OR REPLACE VIEW {name} AS {view_sql(self.root, name)}")
         con.execute(GAPS_VIEW)

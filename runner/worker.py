@@ -211,7 +211,10 @@ def run_task(task: Task, emit: Emit | None = None, threads: int = 1) -> None:
             worker.execute()
     except Exception:
         if not worker.errors:  # training or data failed: record it here
-            worker.finish("failed", traceback.format_exc())
+            try:
+                worker.finish("failed", traceback.format_exc())
+            except OSError:  # the disk refuses even that (full): the coordinator reports the failure
+                pass
         raise
 
 
