@@ -37,7 +37,9 @@ class Registry(Generic[E]):
     search : sequence of str
         Packages (or modules) whose every module is imported, once, before the
         first lookup, so that their registration decorators run. Modules whose
-        name starts with ``_`` are skipped.
+        name starts with ``_`` are skipped, and so are the modules a package
+        names in its ``__not_plugins__`` (infrastructure that registers
+        nothing, such as the training loop, whose imports are heavy).
     """
 
     def __init__(self, kind: str, search: Sequence[str] = ()):
@@ -102,6 +104,7 @@ class Registry(Generic[E]):
 
 def _import_tree(name: str) -> None:
     module = importlib.import_module(name)
+    skip = set(getattr(module, "__not_plugins__", ()))
     for info in sorted(pkgutil.iter_modules(getattr(module, "__path__", [])), key=lambda m: m.name):
-        if not info.name.startswith("_"):
+        if not info.name.startswith("_") and info.name not in skip:
             _import_tree(f"{name}.{info.name}")

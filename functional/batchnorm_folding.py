@@ -11,13 +11,27 @@ batch norm made the identity. Jiang et al. 2020 (through Neyshabur's
 from __future__ import annotations
 
 import copy
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import nn
 
-_WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
-_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+from functional.grad import no_grad
+
+if TYPE_CHECKING:
+    from torch import nn
+
+
+def _weighted() -> tuple[type[nn.Module], ...]:
+    """The layers with weights that a batch norm can be folded into."""
+    from torch import nn
+
+    return (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+
+
+def _norms() -> tuple[type[nn.Module], ...]:
+    from torch import nn
+
+    return (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 
 
 def _check_network(model) -> None:
@@ -25,7 +39,7 @@ def _check_network(model) -> None:
         raise TypeError(f"expected a models.architectures.Network (with weight_layers()); got {type(model).__name__}")
 
 
-@torch.no_grad()
+@no_grad
 def fold_batch_norm(model) -> tuple[nn.Module, dict[str, float]]:
     """A copy of ``model`` in eval mode with every batch norm folded into the layer before it.
 
@@ -55,15 +69,18 @@ def fold_batch_norm(model) -> tuple[nn.Module, dict[str, float]]:
         If a batch norm has no layer before it, or
         its number of features differs from that layer's output channels.
     """
+    import torch
+    from torch import nn
+
     _check_network(model)
     folded = copy.deepcopy(model).eval()
     names = {id(m): n for n, m in folded.weight_layers().items()}
     eps: dict[str, float] = {}
     previous = None
     for module_name, module in folded.named_modules():
-        if isinstance(module, _WEIGHTED):
+        if isinstance(module, _weighted()):
             previous = module
-        elif isinstance(module, _NORMS):
+        elif isinstance(module, _norms()):
             if previous is None or previous.weight.shape[0] != module.num_features:
                 raise ValueError(f"batch norm {module_name!r} ({module.num_features} features) does not follow a "
                                  "layer with as many output channels; cannot fold it")

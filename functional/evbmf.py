@@ -29,9 +29,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.optimize import brentq, minimize_scalar
+
+if TYPE_CHECKING:
+    pass
 
 #: The approximation ``tau_bar ~ 2.5129 sqrt(alpha)`` of the public EVBMF ports (AdaS/RMSGD and
 #: GenProb ``EVBMF``): exact at ``alpha = 1``, below the exact value for ``alpha < 1``.
@@ -56,6 +59,8 @@ def tau_bar(alpha: float, approximate: bool = False) -> float:
     ValueError
         If ``alpha`` is not in ``(0, 1]``.
     """
+    from scipy.optimize import brentq
+
     if not 0.0 < alpha <= 1.0:
         raise ValueError(f"alpha = L / M must be in (0, 1]; got {alpha}")
     if approximate:
@@ -145,6 +150,8 @@ def estimate_noise_variance(gamma: np.ndarray, shape: tuple[int, int], approxima
 
     A log-spaced grid finds the best basin, a bounded Brent search refines it.
     """
+    from scipy.optimize import minimize_scalar
+
     low, high = noise_variance_bounds(gamma, shape, approximate)
     if high <= 0.0:
         return 0.0

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 #: Rows per forward pass.
 BATCH = 256
@@ -27,6 +30,8 @@ def block_names(model) -> list[str]:
     ValueError
         If ``model`` is not a chain of named blocks ending in ``"output"``.
     """
+    import torch
+
     blocks = getattr(model, "blocks", None)
     if not isinstance(blocks, torch.nn.ModuleDict) or not len(blocks) or list(blocks)[-1] != "output":
         raise ValueError(f"expected a models.architectures.Network (named blocks ending in 'output'); "
@@ -58,6 +63,8 @@ def resolve_layer(model, layer: str | None, default: str) -> str:
 @contextmanager
 def evaluating(model) -> Iterator[None]:
     """Eval mode and no gradients for the duration; the previous mode is restored."""
+    import torch
+
     was_training = model.training
     model.eval()
     try:
@@ -106,6 +113,8 @@ def run_blocks(model, h: torch.Tensor, names: list[str], batch: int = BATCH) -> 
     Tensor of shape (n_samples, *output_shape)
         The last block's ``post`` output (``h`` itself when ``names`` is empty).
     """
+    import torch
+
     out = []
     with evaluating(model):
         for hb in _batches(h, batch):
@@ -117,6 +126,8 @@ def run_blocks(model, h: torch.Tensor, names: list[str], batch: int = BATCH) -> 
 
 def predict(model, x: torch.Tensor, batch: int = BATCH) -> torch.Tensor:
     """Logits of shape (n_samples, n_classes) for inputs ``x`` of shape (n_samples, *input_shape)."""
+    import torch
+
     out = []
     with evaluating(model):
         for xb in _batches(x, batch):
@@ -132,6 +143,8 @@ def split_inputs(inputs: dict, split: str, measure: str) -> torch.Tensor:
     ValueError
         If the split is missing, the tensor is empty or not finite.
     """
+    import torch
+
     if split not in inputs:
         raise ValueError(f"{measure} needs the split {split!r} in inputs; got splits {sorted(inputs)}")
     x = torch.as_tensor(inputs[split], dtype=torch.float32)

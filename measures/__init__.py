@@ -4,3 +4,6 @@ Every module of the package is imported by the registry (:data:`measures.registr
 before its first lookup, which registers the measures it defines: a new measure
 is a new file, nothing else to edit.
 """
+
+#: Not imported by the registry's discovery: the providers register nothing and import torch.
+__not_plugins__ = ("providers",)

@@ -17,89 +17,33 @@ the papers are in :mod:`models.zoo`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Literal
+from typing import TYPE_CHECKING, Any, Callable, Literal
 
-import torch
 from pydantic import BaseModel, ConfigDict, Field
-from torch import nn
 
 from core.registry import Registry
 from models.imported import Imported
+
+if TYPE_CHECKING:
+    from models._network import Block, Network
+
+
+def __getattr__(name: str):
+    """``Block`` and ``Network`` live in :mod:`models._network` (torch), imported when first asked for."""
+    if name in ("Block", "Network"):
+        from models import _network
+
+        return getattr(_network, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class ModelParams(BaseModel):
     """Base of every architecture's parameter model: frozen, unknown keys are errors."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Block(nn.Module):
-    """One layer with weights followed by what acts on its output.
-
-    Parameters
-    ----------
-    layer : nn.Linear or nn.Conv1d or nn.Conv2d
-        The layer whose ``weight`` the weight measures read.
-    post : nn.Module
-        Applied to the layer's output (batch norm, nonlinearity, pooling).
-    flatten_input : bool
-        Flatten the input to ``(batch, -1)`` first (an MLP on images, or the
-        classifier head after convolutions).
-    """
-
-    def __init__(self, layer: nn.Module, post: nn.Module | None = None, flatten_input: bool = False):
-        super().__init__()
-        self.layer = layer
-        self.post = post if post is not None else nn.Identity()
-        self.flatten_input = flatten_input
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if self.flatten_input:
-            x = x.flatten(1)
-        pre = self.layer(x)
-        return pre, self.post(pre)
-
-    def extra_weight_layers(self) -> dict[str, nn.Module]:
-        """Layers with weights other than ``layer`` (none here; a residual block has some)."""
-        return {}
-
-
-class Network(nn.Module):
-    """A chain of named blocks; the last is ``"output"`` (the logits).
-
-    ``forward(x)`` returns logits of shape (batch, n_classes). With ``record``
-    (a dict), it also stores ``record["pre"][name]`` and ``record["post"][name]``
-    for every block, flattened to (batch, n_neurons), gradients kept.
-    """
-
-    def __init__(self, blocks: dict[str, Block]):
-        super().__init__()
-        if list(blocks)[-1] != "output":
-            raise ValueError(f"the last block must be named 'output'; got {list(blocks)}")
-        self.blocks = nn.ModuleDict(blocks)
-
-    def forward(self, x: torch.Tensor, record: dict | None = None) -> torch.Tensor:
-        for name, block in self.blocks.items():
-            pre, x = block(x)
-            if record is not None:
-                record.setdefault("pre", {})[name] = pre.flatten(1)
-                record.setdefault("post", {})[name] = x.flatten(1)
-        return x
-
-    def weight_layers(self) -> dict[str, nn.Module]:
-        """Every layer with weights, in forward order.
-
-        Each block's ``layer`` under the block's name, followed by the block's
-        other layers with weights (:meth:`Block.extra_weight_layers`) under
-        ``"<block>.<key>"``; for a plain chain the keys are the block names.
-        """
-        layers: dict[str, nn.Module] = {}
-        for name, block in self.blocks.items():
-            layers[name] = block.layer
-            layers.update({f"{name}.{key}": m for key, m in block.extra_weight_layers().items()})
-        return layers
 
 
 @dataclass(frozen=True)
@@ -158,9 +102,6 @@ def list_models(pattern: str = "*") -> list[str]:
     return ARCHITECTURES.list(pattern)
 
 
-_ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
-    "relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU, "sigmoid": nn.Sigmoid,
-}
 Activation = Literal["relu", "tanh", "gelu", "sigmoid"]
 
 
@@ -177,7 +118,11 @@ class MLPParams(ModelParams):
 @register_model(params=MLPParams, paper="multilayer perceptron")
 def mlp(params: MLPParams, input_shape: tuple[int, ...], n_classes: int) -> Network:
     """Fully connected network: (Linear -> [BatchNorm] -> activation -> [Dropout]) x depth -> Linear."""
-    n_in = int(torch.tensor(input_shape).prod())
+    from torch import nn
+
+    from models._network import _ACTIVATIONS, Block, Network
+
+    n_in = math.prod(input_shape)
     blocks: dict[str, Block] = {}
     for i in range(params.depth):
         post: list[nn.Module] = [nn.BatchNorm1d(params.width)] if params.batch_norm else []
@@ -204,6 +149,10 @@ def conv(params: ConvParams, input_shape: tuple[int, ...], n_classes: int) -> Ne
     """CONV-L-W of Galanti et al. 2023: L x (conv 3x3, stride 1, padding 1 -> [BN] -> activation),
     global average pooling, then a linear classifier. Works on 1-D ``(C, L)`` and 2-D
     ``(C, H, W)`` inputs."""
+    from torch import nn
+
+    from models._network import _ACTIVATIONS, Block, Network
+
     spatial = len(input_shape) - 1
     if spatial not in (1, 2):
         raise ValueError(f"conv expects inputs of shape (C, L) or (C, H, W); got {input_shape}")

@@ -10,8 +10,10 @@ run stays bit-identical on the CPU.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ class BatchAugment:
         -------
         Tensor of the shape of ``x``
         """
+        import torch
+
         n, c, h, w = x.shape
         p = self.pad
         fill = torch.tensor(self.fill, dtype=x.dtype).expand(c)  # one value, or one per channel

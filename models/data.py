@@ -12,14 +12,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
-import torch
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from models.augment import BatchAugment
 from core.registry import Registry
+from models.augment import BatchAugment
+
+if TYPE_CHECKING:
+    import torch
 
 SPLITS = ("train", "val", "test")
 
@@ -299,6 +301,8 @@ def load_splits(spec: DatasetSpec, seed: int) -> DataSplits:
     ``test_fraction``. Splits depend on ``split_seed`` only; label noise on
     ``seed``.
     """
+    import torch
+
     info = get_dataset(spec.name)
     raw = info.load(spec)
     if raw.test_mask is None:

@@ -7,14 +7,16 @@ so that a measure and a regulariser never disagree on which neurons are dead.
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["zero_variance_mask"]
 
-A = TypeVar("A", np.ndarray, torch.Tensor)
+A = TypeVar("A", np.ndarray, "torch.Tensor")
 
 
 def _constant(col_max: A, col_min: A) -> A:
@@ -49,6 +51,8 @@ def zero_variance_mask(X: A) -> A:
     ValueError
         If ``X`` is not 2-D.
     """
+    import torch
+
     if not isinstance(X, torch.Tensor):
         X = np.asarray(X)
     if X.ndim != 2:

@@ -19,16 +19,20 @@ perturbs biases).
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from pydantic import Field
 
-from functional.batchnorm_folding import fold_batch_norm, network_weights
-from measures.baselines.margin import PAPER
-from functional.network import evaluating, predict, split_inputs, split_labels
 from core.catalog import Statistic
+from functional.batchnorm_folding import fold_batch_norm, network_weights
+from functional.grad import no_grad
+from functional.network import evaluating, predict, split_inputs, split_labels
+from measures.baselines.margin import PAPER
 from measures.registry import MeasureParams, MeasureResult, register_measure
+
+if TYPE_CHECKING:
+    import torch
 
 
 class PacBayesParams(MeasureParams):
@@ -56,7 +60,7 @@ def _accuracy(model, x: torch.Tensor, y: torch.Tensor) -> float:
     return int((predict(model, x).argmax(1) == y).sum()) / len(x)
 
 
-@torch.no_grad()
+@no_grad
 def pac_bayes_sigma(model, x: torch.Tensor, y: np.ndarray, params: PacBayesParams,
                     magnitude_aware: bool = False) -> tuple[float, float]:
     """The perturbation scale ``sigma`` of Jiang et al. 2020's PAC-Bayes measures (bisection search).
@@ -90,6 +94,8 @@ def pac_bayes_sigma(model, x: torch.Tensor, y: np.ndarray, params: PacBayesParam
     ValueError
         If ``x`` is empty or ``x`` and ``y`` differ in length.
     """
+    import torch
+
     if len(x) == 0 or len(x) != len(y):
         raise ValueError(f"expected x of shape (n_samples >= 1, ...) and y of shape (n_samples,); "
                          f"got {len(x)} inputs and {len(y)} labels")

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
+
 from pydantic import Field
 
-from functional.batchnorm_folding import fold_batch_norm
-from measures.baselines.margin import PAPER, percentile_margin, split_pair
 from core.catalog import Statistic
+from functional.batchnorm_folding import fold_batch_norm
+from functional.grad import no_grad
+from measures.baselines.margin import PAPER, percentile_margin, split_pair
 from measures.registry import MeasureParams, MeasureResult, register_measure
+
+if TYPE_CHECKING:
+    pass
 
 
 class PathNormParams(MeasureParams):
@@ -17,7 +22,7 @@ class PathNormParams(MeasureParams):
     percentile: float = Field(10.0, ge=0.0, le=100.0)
 
 
-@torch.no_grad()
+@no_grad
 def path_norm(model, input_shape: tuple[int, ...]) -> float:
     """Squared path norm ``sum_i f_{w^2}(1)[i]`` (Jiang et al. 2020, Eq. 44).
 
@@ -47,6 +52,8 @@ def path_norm(model, input_shape: tuple[int, ...]) -> float:
     ValueError
         If its batch norms cannot be folded (TypeError if ``model`` is not a Network).
     """
+    import torch
+
     folded, _ = fold_batch_norm(model)
     for p in folded.parameters():
         p.pow_(2)

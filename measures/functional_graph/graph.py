@@ -13,11 +13,14 @@ weighted graph, truncated at ``max_distance`` (their DIPHA step
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-from gudhi.sklearn.rips_persistence import RipsPersistence
 
 from functional.persistence.distance import correlation_distance
+
+if TYPE_CHECKING:
+    pass
 
 
 def log_softmax(z: np.ndarray) -> np.ndarray:
@@ -109,6 +112,8 @@ def clique_persistence(X: np.ndarray, dims: Sequence[int], max_distance: float) 
     ValueError
         If ``X`` is not 2-D with at least 2 samples or is not finite.
     """
+    from gudhi.sklearn.rips_persistence import RipsPersistence
+
     D = correlation_distance(X)
     n = D.shape[0]
     if n < 2:  # a single node: one component, nothing else

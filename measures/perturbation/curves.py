@@ -23,10 +23,14 @@ inputs themselves.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 
 from functional.network import BATCH, block_names, forward_to, run_blocks
+
+if TYPE_CHECKING:
+    import torch
 
 #: The perturbations of a representation.
 PERTURBATIONS = ("interclass_mixup", "intraclass_mixup", "gaussian_noise")
@@ -107,6 +111,8 @@ def perturb(h: torch.Tensor, alpha: float, perturbation: str, partners: np.ndarr
     noise : Tensor of the shape of ``h``, for ``gaussian_noise``
         Standard normal draws.
     """
+    import torch
+
     if perturbation == "gaussian_noise":
         return h + alpha * h.pow(2).mean().sqrt() * noise
     return (1.0 - alpha) * h + alpha * h[torch.from_numpy(partners)]
@@ -145,6 +151,8 @@ def perturbation_response_curve(model, x: torch.Tensor, labels: np.ndarray, laye
         If the perturbation or the layer is unknown, or the labels do not
         allow the mixup (:func:`mixup_partners`).
     """
+    import torch
+
     if perturbation not in PERTURBATIONS:
         raise ValueError(f"unknown perturbation {perturbation!r}; known: {PERTURBATIONS}")
     names = block_names(model)

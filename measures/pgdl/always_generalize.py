@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 from pydantic import Field, model_validator
 
-from measures.pgdl import augmentations as aug
-from functional.network import predict, split_inputs
 from core.catalog import Statistic
+from functional.network import predict, split_inputs
+from measures.pgdl import augmentations as aug
 from measures.registry import MeasureParams, MeasureResult, register_measure
+
+if TYPE_CHECKING:
+    import torch
 
 #: The augmentations in the submission's order.
 AUGMENTATIONS = ("flip", "saturation", "crop", "sobel", "brightness", "flip_saturation", "erase")
@@ -153,6 +157,8 @@ def always_generalize(params: AlwaysGeneralizeParams, *, model, inputs: dict) ->
     arXiv 2012.07976 (the competition). Zhong et al., "Random erasing data augmentation",
     AAAI 2020.
     """
+    import torch
+
     x = split_inputs(inputs, params.split, "always_generalize")
     if x.ndim != 4 or x.shape[1] not in (1, 3):
         raise ValueError(f"always_generalize needs images of shape (n, C, H, W) with C in {{1, 3}}; "

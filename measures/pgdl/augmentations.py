@@ -11,10 +11,12 @@ batch of images of shape (n, channels, height, width) with pixel values in
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-import torch.nn.functional as F
+
+if TYPE_CHECKING:
+    import torch
 
 
 def _check_images(x: torch.Tensor) -> None:
@@ -48,6 +50,8 @@ def adjust_saturation(x: torch.Tensor, factor: float) -> torch.Tensor:
     ValueError
         If ``C`` is not 1 or 3, or ``factor`` is negative.
     """
+    import torch
+
     _check_images(x)
     if factor < 0:
         raise ValueError(f"saturation factor must be >= 0; got {factor}")
@@ -87,6 +91,8 @@ def central_crop_resize(x: torch.Tensor, fraction: float = 0.9) -> torch.Tensor:
     ValueError
         If ``fraction`` is not in (0, 1].
     """
+    import torch.nn.functional as F
+
     _check_images(x)
     if not 0 < fraction <= 1:
         raise ValueError(f"crop fraction must be in (0, 1]; got {fraction}")
@@ -110,6 +116,9 @@ def sobel_dx(x: torch.Tensor) -> torch.Tensor:
     ``[[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]`` after reflect padding (edge
     pixels not repeated) of one pixel. Shape (n, C, H, W) kept; H, W >= 2.
     """
+    import torch
+    import torch.nn.functional as F
+
     _check_images(x)
     kernel = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]], dtype=x.dtype)
     channels = x.shape[1]

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 from pydantic import Field
 
+from core.catalog import Statistic
 from functional.network import forward_to, predict, resolve_layer, split_inputs, split_labels
 from measures.pgdl.latent_graph import Laplacian, Similarity, knn_adjacency, label_variation, similarity_matrix
-from core.catalog import Statistic
 from measures.registry import MeasureParams, MeasureResult, register_measure
+
+if TYPE_CHECKING:
+    import torch
 
 #: Vertices per graph in the submission (its per-class count is this over the number of classes).
 GRAPH_SIZE = 500
@@ -50,6 +54,8 @@ def mixup(x: torch.Tensor, Y: np.ndarray, alpha: float, rng: np.random.Generator
     -------
     (Tensor of shape (n, *input_shape), ndarray of shape (n, n_classes))
     """
+    import torch
+
     perm = rng.permutation(len(x))
     lam = rng.beta(alpha, alpha, size=len(x)) if alpha > 0 else np.ones(len(x))
     lx = torch.as_tensor(lam, dtype=x.dtype).view(-1, *([1] * (x.ndim - 1)))
@@ -137,6 +143,8 @@ def brain(params: BrainParams, *, model, inputs: dict, labels: dict) -> MeasureR
     latent geometry graph and the label variation ``tr(Y^T L Y)``. Zhang, Cisse, Dauphin,
     Lopez-Paz, "mixup: Beyond empirical risk minimization", ICLR 2018.
     """
+    import torch
+
     x = split_inputs(inputs, params.split, "brain")
     y = split_labels(labels, params.split, len(x), "brain")
     layer = resolve_layer(model, params.layer, "penultimate")

@@ -7,9 +7,12 @@ of its representations, taking each class as a cluster.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
-import torch.nn.functional as F
+
+if TYPE_CHECKING:
+    import torch
 
 
 def davies_bouldin_index(X: np.ndarray, y: np.ndarray, q: float = 1.0) -> float:
@@ -99,6 +102,8 @@ def pooled_features(h: torch.Tensor, pool: int) -> np.ndarray:
         If a spatial side is smaller than ``pool`` or ``h`` has more than two
         spatial dimensions.
     """
+    import torch.nn.functional as F
+
     if pool > 1 and h.ndim > 2:
         spatial = tuple(h.shape[2:])
         if len(spatial) > 2:

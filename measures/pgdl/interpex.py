@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 from pydantic import Field
 
+from core.catalog import Statistic
 from functional.network import forward_to, resolve_layer, split_inputs, split_labels
 from measures.pgdl.davies_bouldin import davies_bouldin_index, pooled_features
 from measures.pgdl.labelwise_mixup import labelwise_mixup_accuracy
-from core.catalog import Statistic
 from measures.registry import MeasureParams, MeasureResult, register_measure
+
+if TYPE_CHECKING:
+    import torch
 
 #: Inputs per forward pass when reading the layer's representation.
 CHUNK = 256
@@ -122,6 +126,8 @@ def interpex(params: InterpexParams, *, model, inputs: dict, labels: dict) -> Me
     TPAMI 1(2), 1979. Jiang et al., "NeurIPS 2020 competition: Predicting generalization in deep
     learning", arXiv 2012.07976.
     """
+    import torch
+
     x = split_inputs(inputs, params.split, "interpex")
     y = split_labels(labels, params.split, len(x), "interpex")
     layer = resolve_layer(model, params.layer, "first")

@@ -7,10 +7,14 @@ mixup" measure: within a class, every pair of inputs is blended with weight
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 
 from functional.network import predict
+
+if TYPE_CHECKING:
+    import torch
 
 
 def class_groups(y: np.ndarray, group_size: int, groups: int, rng: np.random.Generator) -> dict[int, list[np.ndarray]]:
@@ -58,6 +62,8 @@ def pair_mixes(x: torch.Tensor, lam: float) -> torch.Tensor:
     -------
     Tensor of shape (m * (m - 1) / 2, *input_shape)
     """
+    import torch
+
     i, j = torch.triu_indices(len(x), len(x), offset=1)
     return lam * x[i] + (1.0 - lam) * x[j]
 
@@ -98,6 +104,8 @@ def labelwise_mixup_accuracy(model, x: torch.Tensor, y: np.ndarray, group_size: 
     ValueError
         If no class has two samples.
     """
+    import torch
+
     rng = np.random.default_rng(0) if rng is None else rng
     per_class = class_groups(y, group_size, groups, rng)
     if not per_class:

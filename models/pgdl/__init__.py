@@ -23,3 +23,6 @@ on SVHN). Its layout, under the folder a manifest names as ``root``::
 These need the ``pgdl`` extra (``pip install 'genlab[pgdl]'``); they are
 imported only when a PGDL network or data set is used.
 """
+
+#: Not imported by the registries' discovery: they register nothing and import torch.
+__not_plugins__ = ("hdf5", "keras", "layers")

@@ -20,14 +20,17 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field
 
-from models.architectures import ModelParams, Network, register_model
+from models.architectures import ModelParams, register_model
 from models.data import SPLITS, DatasetSpec, DataSplits
 from models.imported import Imported
 from models.pgdl.files import MODEL_FILES, TaskFiles, reference
+
+if TYPE_CHECKING:
+    from models.architectures import Network
 
 
 class PGDLParams(ModelParams):

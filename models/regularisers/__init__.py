@@ -12,12 +12,14 @@ to the loss and stores the unweighted value per epoch as the metric
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-import torch
 from pydantic import BaseModel, ConfigDict
 
 from core.registry import Registry
+
+if TYPE_CHECKING:
+    import torch
 
 
 class RegulariserParams(BaseModel):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
 
 from models.regularisers import RegulariserParams, register_regulariser
+
+if TYPE_CHECKING:
+    import torch
 
 
 class NoParams(RegulariserParams):
@@ -14,4 +17,6 @@ class NoParams(RegulariserParams):
 @register_regulariser(params=NoParams, version=1, paper="-", needs_activations=False)
 def none(params: NoParams, activations: dict[str, torch.Tensor]) -> torch.Tensor:
     """No regularisation: a constant zero penalty."""
+    import torch
+
     return torch.zeros(())

@@ -10,14 +10,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
-import torch
 from pydantic import Field
 
 from core.errors import UnknownNameError
-from functional.correlation.tensors import correlation_matrix
 from models.regularisers import RegulariserParams, register_regulariser
 from models.regularisers.selection import select_neurons
+
+if TYPE_CHECKING:
+    import torch
+
 
 __all__ = ["DecorrelationParams", "DecovParams", "decorrelation", "decov"]
 
@@ -71,6 +74,8 @@ def decorrelation(params: DecorrelationParams, activations: dict[str, torch.Tens
     pairs whose correlation is exactly 0, which changes nothing but the count
     of pairs on such (measure-zero) batches.
     """
+    from functional.correlation.tensors import correlation_matrix
+
     params = _params(params, DecorrelationParams)
     C, live = correlation_matrix(select_neurons(activations, params.fraction))
     m = int(live.sum())
@@ -144,6 +149,8 @@ def decov(params: DecovParams, activations: dict[str, torch.Tensor]) -> torch.Te
     ``||H_c H_c^T||_F^2 / N^2`` (the batch Gram matrix has the same non-zero
     spectrum), in ``O(N^2 n)`` instead of ``O(N n^2)``.
     """
+    import torch
+
     params = _params(params, DecovParams)
     total = None
     for name in _decov_layers(params, activations):

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
+
 
 __all__ = ["select_neuron_indices", "select_neurons"]
 
@@ -56,6 +59,8 @@ def select_neuron_indices(activations: Mapping[str, torch.Tensor], fraction: flo
     The paper's code takes ``floor(p * n)`` neurons and so skips a layer when
     ``p * n < 1``; here every hidden layer contributes at least one neuron.
     """
+    import torch
+
     if not activations:
         raise ValueError("activations is empty; expected the outputs of every layer with weights, "
                          "the logits ('output') last")
@@ -96,6 +101,8 @@ def select_neurons(activations: Mapping[str, torch.Tensor], fraction: float = 1.
         The selected columns of every layer, layer after layer, in the order of
         :func:`select_neuron_indices`; gradients flow to the activations.
     """
+    import torch
+
     indices = select_neuron_indices(activations, fraction)
     last = list(indices)[-1]
     parts = []

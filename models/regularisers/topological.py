@@ -30,13 +30,17 @@ layer contributes at least one neuron to the selection.
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
+
 from pydantic import Field
 
-from functional.correlation.tensors import normalised_columns, pair_distances
 from functional.persistence.h0 import mst_edges
 from models.regularisers import RegulariserParams, register_regulariser
 from models.regularisers.selection import select_neurons
+
+if TYPE_CHECKING:
+    import torch
+
 
 __all__ = [
     "h0_deaths",
@@ -84,6 +88,8 @@ def h0_deaths(D: torch.Tensor) -> torch.Tensor:
     and the gradient is that of one of the minimum spanning trees (a valid
     one-sided derivative).
     """
+    import torch
+
     if D.ndim != 2 or D.shape[0] != D.shape[1]:
         raise ValueError(f"distance matrix must have shape (n_points, n_points); got {tuple(D.shape)}")
     n = D.shape[0]
@@ -119,6 +125,10 @@ def correlation_h0_deaths(X: torch.Tensor) -> torch.Tensor:
         Sorted increasingly; zero-length bars kept; dead or constant neurons
         give deaths of 1.
     """
+    import torch
+
+    from functional.correlation.tensors import normalised_columns, pair_distances
+
     n = X.shape[1]
     if n < 2:
         return X.new_zeros(0, dtype=torch.float64 if X.dtype == torch.float64 else torch.float32)
@@ -234,6 +244,8 @@ def topological_t2(params: TopologicalT2Params, activations: dict[str, torch.Ten
     maximised. When all deaths are equal the standard deviation has no
     derivative; its gradient is taken as 0 there (not NaN).
     """
+    import torch
+
     params = _params(params, TopologicalT2Params)
     deaths = _deaths(params.fraction, activations)
     if deaths.numel() == 0:

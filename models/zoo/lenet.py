@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
-from torch import nn
 
-from models.architectures import Block, ModelParams, Network, register_model
+from models.architectures import ModelParams, register_model
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from models._network import Network
 
 
 class LeNetParams(ModelParams):
@@ -60,6 +64,10 @@ def lenet(params: LeNetParams, input_shape: tuple[int, ...], n_classes: int) -> 
         If the input is too small for two conv + pool stages (under 4x4 with
         "same" padding, under 16x16 with "valid").
     """
+    from torch import nn
+
+    from models._network import Block, Network
+
     c, h, w = input_shape
     padding = params.padding if params.padding != "auto" else ("valid" if min(h, w) >= 16 else "same")
     pad = 2 if padding == "same" else 0

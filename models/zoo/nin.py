@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-from torch import nn
+from typing import TYPE_CHECKING
 
-from models.architectures import Block, ModelParams, Network, register_model
+from pydantic import Field
+
+from models.architectures import ModelParams, register_model
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from models._network import Block, Network
 
 
 class NiNParams(ModelParams):
@@ -46,6 +52,10 @@ def nin(params: NiNParams, input_shape: tuple[int, ...], n_classes: int) -> Netw
     pre-activation of ``output`` is the class maps (n_classes x h x w), its
     activation the pooled logits.
     """
+
+    from torch import nn
+
+    from models._network import Block, Network
 
     def post(*tail: nn.Module) -> nn.Sequential:
         return nn.Sequential(*([nn.BatchNorm2d(params.width)] if params.batch_norm else []), nn.ReLU(), *tail)

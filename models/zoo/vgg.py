@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
-from torch import nn
+from typing import TYPE_CHECKING
 
-from models.architectures import Block, ModelParams, Network, register_model
+from pydantic import Field, model_validator
+
+from models.architectures import ModelParams, register_model
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from models._network import Block, Network
 
 
 class VGGParams(ModelParams):
@@ -50,6 +56,8 @@ class VGGParams(ModelParams):
 
 
 def _post(bn: type[nn.Module] | None, channels: int, *tail: nn.Module) -> nn.Sequential:
+    from torch import nn
+
     return nn.Sequential(*([bn(channels)] if bn else []), nn.ReLU(), *tail)
 
 
@@ -78,6 +86,10 @@ def vgg(params: VGGParams, input_shape: tuple[int, ...], n_classes: int) -> Netw
     ValueError
         If the input is smaller than ``2**conv_blocks`` pixels on a side.
     """
+    from torch import nn
+
+    from models._network import Block, Network
+
     c, h, w = input_shape
     side = 2 ** params.conv_blocks
     if min(h, w) < side:
