@@ -29,7 +29,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.schema import GLOBS, SCHEMAS
+from core import schema as store_schema
+from core.schema import GLOBS
 from runner import files
 from runner.leases import claim, owner
 
@@ -112,7 +113,7 @@ def _compact_locked(root: Path, busy: set[str]) -> Compaction:
     generation = index["generation"] + 1
     runs = [d for d in sorted((root / "runs").glob("*")) if d.is_dir() and not d.name.startswith("_")
             and d.name not in busy and not (d / "lease.json").exists()]
-    result, parts, done = Compaction(generation), {t: list(index["parts"].get(t, [])) for t in SCHEMAS}, []
+    result, parts, done = Compaction(generation), {t: list(index["parts"].get(t, [])) for t in store_schema.SCHEMAS}, []
     con = duckdb.connect()
     for table, pattern in GLOBS.items():
         rel = pattern.split("/", 2)[2]  # "run.parquet", "measures/*.parquet", ...
@@ -150,7 +151,7 @@ def _overlaps(con, root: Path, table: str, parts: list[str], shards: list[Path])
 
 def _write_part(con, root: Path, table: str, shards: list[Path], old_parts: list[Path], dest: Path) -> int:
     """Write the rows of ``shards`` (and of ``old_parts`` when merging, a shard's rows winning) to ``dest``."""
-    cols = ", ".join(f'"{c}"' for c in SCHEMAS[table].names)
+    cols = ", ".join(f'"{c}"' for c in store_schema.SCHEMAS[table].names)
     loose = (f"SELECT {cols}, regexp_extract(filename, $re, 1) AS _run, regexp_extract(filename, $re, 2) AS _shard "
              f"FROM read_parquet($files, union_by_name = true, filename = true)")
     query = f"SELECT {cols}, _shard FROM ({loose})"
@@ -174,11 +175,11 @@ def read_compacted(root: Path, table: str, run_id: str, shard: str):
     parts = [str(root / p) for p in read_index(root)["parts"].get(table, [])]
     if not parts:
         return None
-    cols = ", ".join(f'"{c}"' for c in SCHEMAS[table].names)
+    cols = ", ".join(f'"{c}"' for c in store_schema.SCHEMAS[table].names)
     with duckdb.connect() as con:
         found = con.sql(f"SELECT {cols} FROM read_parquet($p) WHERE run_id = $r AND _shard = $s",
                         params={"p": parts, "r": run_id, "s": shard}).to_arrow_table()
-    return found.cast(SCHEMAS[table]) if found.num_rows else None
+    return found.cast(store_schema.SCHEMAS[table]) if found.num_rows else None
 
 
 def view_sql(root: Path, table: str) -> str:
@@ -186,7 +187,7 @@ def view_sql(root: Path, table: str) -> str:
 
     Paths are relative to the store root (the connection's ``file_search_path``).
     """
-    cols = ", ".join(f'"{c}"' for c in SCHEMAS[table].names)
+    cols = ", ".join(f'"{c}"' for c in store_schema.SCHEMAS[table].names)
     shards = f"['_empty/{table}.parquet', '{GLOBS[table]}']"
     loose = f"read_parquet({shards}, union_by_name = true, allow_empty = true, filename = true)"
     parts = read_index(root)["parts"].get(table, [])

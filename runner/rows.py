@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 import numpy as np
-import pyarrow as pa
 
-from core.schema import SCHEMAS
+from core import schema as store_schema
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 def table(name: str, columns: Mapping[str, Sequence[Any] | np.ndarray], n: int) -> pa.Table:
@@ -35,7 +37,9 @@ def table(name: str, columns: Mapping[str, Sequence[Any] | np.ndarray], n: int) 
     pyarrow.Table
         With exactly the schema ``SCHEMAS[name]``.
     """
-    schema = SCHEMAS[name]
+    import pyarrow as pa
+
+    schema = store_schema.SCHEMAS[name]
     return pa.table({f.name: pa.array(columns[f.name] if f.name in columns else [None] * n, f.type)
                      for f in schema}, schema=schema)
 

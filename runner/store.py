@@ -24,15 +24,16 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
-from core.schema import GAPS_VIEW, GLOBS, SCHEMAS  # noqa: F401  (the store's schema lives in core)
+from core import schema as store_schema
+from core.schema import GAPS_VIEW, GLOBS  # noqa: F401  (the store's schema lives in core)
 from runner import files
 from runner.compaction import read_compacted, view_sql
 from runner.rows import table as schema_table
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 def write_atomic(table: pa.Table, path: Path) -> None:
@@ -47,7 +48,8 @@ def write_json_atomic(obj: Any, path: Path) -> None:
 
 def to_table(name: str, rows: list[dict]) -> pa.Table:
     """Rows (dicts) of the core table ``name`` as an Arrow table with its fixed schema."""
-    return schema_table(name, {f.name: [r.get(f.name) for r in rows] for f in SCHEMAS[name]}, len(rows))
+    columns = {f.name: [r.get(f.name) for r in rows] for f in store_schema.SCHEMAS[name]}
+    return schema_table(name, columns, len(rows))
 
 
 class RunDir:
@@ -106,6 +108,8 @@ class RunDir:
         FileNotFoundError
             If neither the shard nor a compacted part holds them.
         """
+        import pyarrow.parquet as pq
+
         path = self.table_path(table, shard)
         if path.exists():
             return pq.read_table(path)
@@ -196,9 +200,11 @@ class Store:
         own files. Another DuckDB client opening ``genlab.duckdb`` runs
         ``SET file_search_path = '<store>'`` first (or starts in the store).
         """
+        import pyarrow.parquet as pq
+
         for name in GLOBS:
             empty = self.root / "_empty" / f"{name}.parquet"
-            if write_empty and (not empty.exists() or pq.read_schema(empty) != SCHEMAS[name]):
+            if write_empty and (not empty.exists() or pq.read_schema(empty) != store_schema.SCHEMAS[name]):
                 write_atomic(to_table(name, []), empty)
             con.execute(f"CREATE OR REPLACE VIEW {name} AS {view_sql(self.root, name)}")
         con.execute(GAPS_VIEW)
@@ -252,3 +258,10 @@ def _rebuilt(path: Path):
 
 def _sql_str(s: str) -> str:
     return s.replace("'", "''")
+
+
+def __getattr__(name: str):
+    """``SCHEMAS``, re-exported from :mod:`core.schema` when first asked for (it imports pyarrow)."""
+    if name == "SCHEMAS":
+        return store_schema.SCHEMAS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
