@@ -5,7 +5,10 @@
 - :mod:`models.training.loop`: :func:`train`, made of :class:`~models.training.loop.Batches`,
   :class:`~models.training.loop.TrainStep` and :func:`~models.training.loop.train_epoch`;
 - :mod:`models.training.metrics`: :class:`EpochMetrics`, :class:`TrainResult`, :func:`evaluate`;
-- :mod:`models.training.early_stopping`: :class:`EarlyStopping`.
+- :mod:`models.training.early_stopping`: :class:`EarlyStopping`;
+- :mod:`models.training.ensemble`: :func:`train_ensemble`, K networks of one architecture trained
+  together as one batched computation, each bit for bit as :func:`train` trains it alone on the CPU
+  (:mod:`~models.training.stacked`, :mod:`~models.training.stacked_sgd`, :mod:`~models.training.stacked_eval`).
 
 Options whose defaults keep the original behaviour: SGD with Nesterov
 momentum, AdamW, cosine and constant schedules, linear warm-up, label
@@ -14,18 +17,22 @@ precision (CUDA only) and ``torch.compile``.
 """
 
 from models.training.early_stopping import EarlyStopping
+from models.training.ensemble import ensemble_compatible, ensemble_key, train_ensemble
 from models.training.loop import train
 from models.training.metrics import EpochMetrics, TrainResult, evaluate
 from models.training.optim import learning_rate
 from models.training.spec import RegulariserSpec, TrainingSpec
 
 __all__ = [
-    "TrainingSpec",
-    "RegulariserSpec",
-    "train",
-    "learning_rate",
-    "evaluate",
-    "EpochMetrics",
-    "TrainResult",
     "EarlyStopping",
+    "EpochMetrics",
+    "RegulariserSpec",
+    "TrainResult",
+    "TrainingSpec",
+    "ensemble_compatible",
+    "ensemble_key",
+    "evaluate",
+    "learning_rate",
+    "train",
+    "train_ensemble",
 ]
