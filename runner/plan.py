@@ -148,4 +148,22 @@ def make_plan(manifest: Manifest, store: Store) -> Plan:
                                    bool(reason), todo))
     for rid in sorted(set(states) - wanted):
         plan.items.append(Item("-", rid, "run", "not in the manifest; kept in the store"))
+    plan.tasks.sort(key=expected_cost, reverse=True)  # longest first: no worker idles at the end on a big run
     return plan
+
+
+def expected_cost(task: Task) -> float:
+    """A relative estimate of a task's cost, for longest-expected-first scheduling (not seconds).
+
+    Training: epochs x the network's size, estimated without building it from
+    its ``depth`` and ``width`` parameters (``depth x width^2``, the weight count
+    of a chain of equal layers; 1 when the architecture has no such parameters);
+    the examples per epoch are the same within a data set and left out.
+    Measuring: half a unit of size per measurement. Ties keep sweep order.
+    """
+    params = task.run.config.model.params
+    depth = max(int(getattr(params, "depth", 1) or 1), 1)
+    width = max(int(getattr(params, "width", 1) or 1), 1)
+    size = depth * width * width
+    train = task.run.config.training.epochs * size if task.train else 0.0
+    return train + len(task.measurements) * size * 0.5

@@ -5,7 +5,10 @@
 - :mod:`models.training.loop`: :func:`train`, made of :class:`~models.training.loop.Batches`,
   :class:`~models.training.loop.TrainStep` and :func:`~models.training.loop.train_epoch`;
 - :mod:`models.training.metrics`: :class:`EpochMetrics`, :class:`TrainResult`, :func:`evaluate`;
-- :mod:`models.training.early_stopping`: :class:`EarlyStopping`.
+- :mod:`models.training.early_stopping`: :class:`EarlyStopping`;
+- :mod:`models.training.ensemble`: :func:`train_ensemble`, K networks of one architecture trained
+  together as one batched computation, each bit for bit as :func:`train` trains it alone on the CPU
+  (:mod:`~models.training.stacked`, :mod:`~models.training.stacked_sgd`, :mod:`~models.training.stacked_eval`).
 
 Options whose defaults keep the original behaviour: SGD with Nesterov
 momentum, AdamW, cosine and constant schedules, linear warm-up, label
@@ -19,6 +22,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from models.training.early_stopping import EarlyStopping
+    from models.training.ensemble import ensemble_compatible, ensemble_key, train_ensemble
     from models.training.loop import train
     from models.training.metrics import EpochMetrics, TrainResult, evaluate
     from models.training.optim import learning_rate
@@ -27,18 +31,32 @@ if TYPE_CHECKING:
 #: Where each export lives; imported when first asked for (PEP 562), so that
 #: ``from models.training import TrainingSpec`` imports only the light spec module.
 _EXPORTS = {
-    "TrainingSpec": "spec",
-    "RegulariserSpec": "spec",
-    "train": "loop",
-    "learning_rate": "optim",
-    "evaluate": "metrics",
-    "EpochMetrics": "metrics",
-    "TrainResult": "metrics",
     "EarlyStopping": "early_stopping",
+    "EpochMetrics": "metrics",
+    "RegulariserSpec": "spec",
+    "TrainResult": "metrics",
+    "TrainingSpec": "spec",
+    "ensemble_compatible": "ensemble",
+    "ensemble_key": "ensemble",
+    "evaluate": "metrics",
+    "learning_rate": "optim",
+    "train": "loop",
+    "train_ensemble": "ensemble",
 }
 
-__all__ = ["TrainingSpec", "RegulariserSpec", "train", "learning_rate", "evaluate", "EpochMetrics", "TrainResult",
-           "EarlyStopping"]
+__all__ = [
+    "EarlyStopping",
+    "EpochMetrics",
+    "RegulariserSpec",
+    "TrainResult",
+    "TrainingSpec",
+    "ensemble_compatible",
+    "ensemble_key",
+    "evaluate",
+    "learning_rate",
+    "train",
+    "train_ensemble",
+]
 
 
 def __getattr__(name: str):

@@ -150,9 +150,14 @@ class EpochRecorder:
         self.model, self.data, self.spec, self.result, self.on_epoch = model, data, spec, result, on_epoch
 
     def __call__(self, epoch: int, penalty: float | None = None, lr: float | None = None,
-                 restored_from: int | None = None) -> EpochMetrics:
-        """Record the network as it is now as epoch ``epoch`` (see :class:`EpochMetrics`)."""
-        m = epoch_metrics(self.model, self.data, epoch, penalty, lr, restored_from)
+                 restored_from: int | None = None, metrics: EpochMetrics | None = None) -> EpochMetrics:
+        """Record the network as it is now as epoch ``epoch`` (see :class:`EpochMetrics`).
+
+        ``metrics``, when given, are the network's metrics evaluated already
+        (several networks evaluated at once); the other arguments are then unused.
+        """
+        m = metrics if metrics is not None else epoch_metrics(self.model, self.data, epoch, penalty, lr,
+                                                              restored_from)
         self.result.metrics.append(m)
         if epoch in self.spec.checkpoint_epochs:
             self.result.checkpoints[epoch] = state_copy(self.model)

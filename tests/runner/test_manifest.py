@@ -142,3 +142,18 @@ def test_a_report_kind_is_listed_once(write):
     text = BASE + '\n[[reports]]\nkind = "ranking"\n\n[[reports]]\nkind = "ranking"\nmin_runs = 4\n'
     msg = errors_of(write(text))
     assert "(reports[1].kind): report kind 'ranking' is already listed at reports[0]; one entry per kind" in msg
+
+
+def test_plan_puts_the_longest_runs_first():
+    from pathlib import Path
+
+    from runner.manifest import load_manifest
+    from runner.plan import expected_cost, make_plan
+    from runner.store import Store
+
+    m = load_manifest(Path(__file__).parents[2] / "manifests" / "quickstart.toml")
+    tasks = make_plan(m, Store("/nonexistent-store-for-planning")).tasks
+    costs = [expected_cost(t) for t in tasks]
+    assert costs == sorted(costs, reverse=True)
+    first, last = tasks[0].run.config.model.params, tasks[-1].run.config.model.params
+    assert (first.depth, first.width) == (3, 256) and (last.depth, last.width) == (1, 64)
