@@ -22,10 +22,14 @@ where ``t_i``, ``x_i``, ``y_j`` are ``numpy.linspace(0, 1, resolution)``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-from gudhi.representations import BettiCurve, Landscape, PersistenceImage
 
 from functional.persistence.summaries import finite_pairs
+
+if TYPE_CHECKING:
+    pass
 
 #: Sampled filtration range, in distance units (the correlation distance lies in [0, 1]).
 RANGE = (0.0, 1.0)
@@ -67,6 +71,8 @@ def landscape(pairs: np.ndarray, n_landscapes: int, resolution: int) -> np.ndarr
     ValueError
         If ``n_landscapes < 1`` or ``resolution < 2``.
     """
+    from gudhi.representations import Landscape
+
     if int(n_landscapes) != n_landscapes or n_landscapes < 1:
         raise ValueError(f"n_landscapes must be an integer >= 1; got {n_landscapes!r}")
     _check_resolution(resolution, "landscape resolution")
@@ -95,6 +101,8 @@ def betti_curve(pairs: np.ndarray, resolution: int) -> np.ndarray:
     ValueError
         If ``resolution < 2``.
     """
+    from gudhi.representations import BettiCurve
+
     _check_resolution(resolution, "Betti curve resolution")
     rep = BettiCurve(resolution=resolution, sample_range=list(RANGE))
     return rep.fit_transform([finite_pairs(pairs)])[0].astype(np.float64)
@@ -127,6 +135,8 @@ def persistence_image(pairs: np.ndarray, resolution: int, bandwidth: float) -> n
     ValueError
         If ``resolution < 2`` or ``bandwidth <= 0``.
     """
+    from gudhi.representations import PersistenceImage
+
     _check_resolution(resolution, "persistence image resolution")
     if not bandwidth > 0:
         raise ValueError(f"persistence image bandwidth must be > 0; got {bandwidth!r}")

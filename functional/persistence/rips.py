@@ -17,11 +17,14 @@ rank-20-plus-noise Gaussian matrix N=300 1.2 s, N=1000 51 s, where
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-from gudhi.sklearn.rips_persistence import RipsPersistence
 
 from functional.persistence.h0 import check_distance_matrix
+
+if TYPE_CHECKING:
+    pass
 
 
 def _prepare(D: np.ndarray) -> np.ndarray:
@@ -58,6 +61,8 @@ def rips_h1_diagrams(matrices: Sequence[np.ndarray], n_jobs: int = 1) -> list[np
     ValueError
         If a matrix is not square, finite and non-negative.
     """
+    from gudhi.sklearn.rips_persistence import RipsPersistence
+
     mats = [_prepare(D) for D in matrices]
     big = [i for i, D in enumerate(mats) if D.shape[0] >= 4]  # a flag complex on < 4 points has no H1
     out = [np.zeros((0, 2)) for _ in mats]

@@ -17,9 +17,12 @@ against a gap in [0, 0.5] is clustered by the gap alone.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.cluster import KMeans
+
+if TYPE_CHECKING:
+    pass
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,8 @@ def kmeans_summaries_gap(summaries, gap, n_clusters: int = 2, *, random_state: i
         Shapes do not match; a value is not finite; ``n_clusters`` is not in
         [1, n_runs]; ``n_init`` < 1.
     """
+    from sklearn.cluster import KMeans
+
     X = np.asarray(summaries, dtype=float)
     y = np.asarray(gap, dtype=float)
     if X.ndim == 1:

@@ -23,9 +23,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import stats as sps
+
+if TYPE_CHECKING:
+    pass
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,8 @@ def kendall_tau_b(measure, gap) -> tuple[float, float]:
     ValueError
         Shapes differ or are not 1-D; a value is not finite.
     """
+    from scipy import stats as sps
+
     x, y = check_measure_gap(measure, gap, "kendall_tau_b")
     res = sps.kendalltau(x, y)
     return float(res.statistic), float(res.pvalue)

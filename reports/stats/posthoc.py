@@ -15,11 +15,14 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import stats
 
 from reports.stats.ranks import check_scores
+
+if TYPE_CHECKING:
+    pass
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,8 @@ def nemenyi_q(n_methods: int, alpha: float = 0.05) -> float:
     ValueError
         ``n_methods`` < 2 or ``alpha`` outside (0, 1).
     """
+    from scipy import stats
+
     if n_methods < 2 or not 0 < alpha < 1:
         raise ValueError(f"nemenyi_q needs n_methods >= 2 and alpha in (0, 1). "
                          f"Got n_methods={n_methods}, alpha={alpha} instead.")
@@ -101,6 +106,8 @@ def nemenyi_pvalues(avg_ranks, n_blocks: int) -> np.ndarray:
     ndarray of shape (n_methods, n_methods)
         Symmetric, ones on the diagonal.
     """
+    from scipy import stats
+
     r = np.asarray(avg_ranks, dtype=float)
     k = r.size
     z = np.abs(r[:, None] - r[None, :]) / math.sqrt(k * (k + 1) / (6.0 * n_blocks))
@@ -126,6 +133,7 @@ def wilcoxon_holm(scores, alpha: float = 0.05) -> PairwiseResult:
     -------
     PairwiseResult
     """
+    from scipy import stats
     from statsmodels.stats.multitest import multipletests
 
     a = check_scores(scores)

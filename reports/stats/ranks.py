@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import stats
+
+if TYPE_CHECKING:
+    pass
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,8 @@ def block_ranks(scores, *, higher_is_better: bool = True) -> np.ndarray:
     ndarray of shape (n_blocks, n_methods)
         Ranks in ``[1, n_methods]``; each row sums to ``n_methods (n_methods + 1) / 2``.
     """
+    from scipy import stats
+
     a = check_scores(scores, min_blocks=1)
     return stats.rankdata(-a if higher_is_better else a, method="average", axis=1)
 
@@ -118,6 +123,8 @@ def iman_davenport(chi2: float, n_blocks: int, n_methods: int) -> tuple[float, f
     Sec. 3.2.2). When every block ranks the methods the same way, chi²_F reaches
     ``N (k - 1)`` and F_F is infinite (p = 0).
     """
+    from scipy import stats
+
     n, k = n_blocks, n_methods
     denom = n * (k - 1) - chi2
     if denom <= 1e-12 * max(1.0, n * (k - 1)):
@@ -144,6 +151,8 @@ def friedman_test(scores) -> FriedmanResult:
     ValueError
         See :func:`check_scores`.
     """
+    from scipy import stats
+
     a = check_scores(scores, min_blocks=2, min_methods=3)
     n, k = a.shape
     if np.all(np.ptp(a, axis=1) == 0):

@@ -12,13 +12,12 @@ compared with Dietterich's 5x2cv paired t-test on the ten fold scores.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import stats as sps
-from sklearn.linear_model import LinearRegression, RidgeCV
-from sklearn.model_selection import RepeatedKFold, cross_val_score
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+
+if TYPE_CHECKING:
+    pass
 
 #: Regression models known to :func:`cv_r2`.
 CV_MODELS = ("linear", "ridge")
@@ -40,6 +39,10 @@ def make_regressor(model: str = "linear"):
     -------
     estimator : sklearn regressor
     """
+    from sklearn.linear_model import LinearRegression, RidgeCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     if model == "linear":
         return LinearRegression()
     if model == "ridge":
@@ -77,6 +80,8 @@ def cv_r2(X, y, model: str = "linear", n_splits: int = 2, n_repeats: int = 5,
         R² per fold, repetition-major (``scores[i * n_splits + j]`` is fold j of
         repetition i).
     """
+    from sklearn.model_selection import RepeatedKFold, cross_val_score
+
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
     if X.ndim != 2 or y.ndim != 1 or X.shape[0] != y.shape[0]:
@@ -145,6 +150,8 @@ def paired_ttest_5x2cv(scores_a, scores_b) -> tuple[float, float]:
     p : float
         Two-sided p-value (NaN when ``t`` is NaN).
     """
+    from scipy import stats as sps
+
     d = _fold_differences(scores_a, scores_b, "paired_ttest_5x2cv")
     s2 = ((d - d.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -177,6 +184,8 @@ def combined_ftest_5x2cv(scores_a, scores_b) -> tuple[float, float]:
     p : float
         p-value (NaN when ``f`` is NaN).
     """
+    from scipy import stats as sps
+
     d = _fold_differences(scores_a, scores_b, "combined_ftest_5x2cv")
     s2 = ((d - d.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):

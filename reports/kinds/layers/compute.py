@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import pathlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
 import polars as pl
-import scipy.stats as sps
 
 from core.catalog import Catalog
 from functional.collapse import effective_depth
@@ -32,6 +32,9 @@ from reports.common import KindResult, kind_project, materialise, report_tables,
 from reports.kinds.layers.options import KIND, LayersConfig
 from reports.sql import SqlProject
 from reports.stats import is_constant
+
+if TYPE_CHECKING:
+    pass
 
 #: SQL models the report materialises.
 MODELS = ("layers_values", "layers_bands")
@@ -68,6 +71,8 @@ def layer_trends(values: pl.DataFrame, min_points: int) -> list[dict]:
         One row per (depth, statistic), see :data:`TREND_SCHEMA`; rho > 0 means
         the statistic grows with depth into the network.
     """
+    import scipy.stats as sps
+
     rows = []
     keys = values.select("depth", "statistic").unique().sort("depth", "statistic")
     for depth, statistic in keys.iter_rows():

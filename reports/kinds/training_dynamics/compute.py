@@ -19,19 +19,29 @@ from __future__ import annotations
 
 import pathlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
 import polars as pl
-import scipy.stats as sps
 
 from core.catalog import Catalog
-from reports.common import (AXES_MODEL, KindResult, kind_project, materialise_grouped, report_tables, typed_frames,
-                            write_tables)
+from reports.common import (
+    AXES_MODEL,
+    KindResult,
+    kind_project,
+    materialise_grouped,
+    report_tables,
+    typed_frames,
+    write_tables,
+)
 from reports.kinds.training_dynamics.options import KIND, TrainingDynamicsConfig
 from reports.sql import SqlProject
 from reports.stats import is_constant
 from reports.stats.kendall import kendall_tau_b
+
+if TYPE_CHECKING:
+    pass
 
 #: SQL models the report materialises, in the order the document cites them.
 MODELS = (AXES_MODEL, "training_dynamics_runs", "training_dynamics_values",
@@ -66,6 +76,8 @@ def rank_correlations(values: pl.DataFrame, min_runs: int) -> list[dict]:
         One row per (measure, statistic, epoch), see :data:`CORRELATION_SCHEMA`;
         tau and rho are left empty when the values or the gaps are constant.
     """
+    import scipy.stats as sps
+
     rows = []
     keys = values.select("measure", "statistic", "epoch").unique().sort("measure", "statistic", "epoch")
     for measure, statistic, epoch in keys.iter_rows():
