@@ -1,7 +1,9 @@
 """Figures (matplotlib, no pyplot state) and their SVG / PDF output.
 
 matplotlib is imported when the first figure is made (:func:`new_figure`), not
-when the report kinds are imported to be listed.
+when the report kinds are imported to be listed. Every text of a figure is
+drawn as it is written (:func:`literal_text`): names from the store are never
+read as matplotlib's mathtext, where a pair of ``$`` would start a formula.
 """
 
 from __future__ import annotations
@@ -95,10 +97,24 @@ def plot_bands(ax, rows: list[tuple], *, label_of=str, log: bool = False) -> Non
     ax.grid(alpha=0.3, lw=0.5)
 
 
+def literal_text(fig: Figure) -> Figure:
+    """Turn off mathtext for every text of ``fig`` (titles, labels, legends): ``$`` is a dollar sign."""
+    from matplotlib.text import Text
+
+    for text in fig.findobj(Text):
+        text.set_parse_math(False)
+    return fig
+
+
 def to_svg(fig: Figure) -> str:
-    """The figure as an ``<svg>`` element to inline in HTML (no XML prolog, no date)."""
+    """The figure as an ``<svg>`` element to inline in HTML (no XML prolog, no date; texts literal).
+
+    With ``svg.fonttype = "path"`` texts are drawn as paths; matplotlib keeps each
+    text only in an XML comment, with ``<``, ``>``, ``&`` and ``--`` escaped.
+    """
     import matplotlib
 
+    literal_text(fig)
     buf = io.StringIO()
     with matplotlib.rc_context(_SVG_RC):
         fig.savefig(buf, format="svg", metadata={"Date": None})
@@ -108,7 +124,8 @@ def to_svg(fig: Figure) -> str:
 
 
 def save_pdf(fig: Figure, path: pathlib.Path) -> pathlib.Path:
-    """Write the figure as a PDF (no creation date, so reruns give equal files)."""
+    """Write the figure as a PDF (no creation date, so reruns give equal files; texts literal)."""
     path = pathlib.Path(path)
+    literal_text(fig)
     fig.savefig(path, format="pdf", metadata={"CreationDate": None, "ModDate": None})
     return path

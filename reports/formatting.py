@@ -1,7 +1,13 @@
-"""Number and text formatting shared by the HTML and LaTeX renderers."""
+"""Number and text formatting shared by the HTML and LaTeX renderers.
+
+Text from manifests and the store reaches LaTeX only through :func:`latex_escape`
+(text), :func:`latex_cell` (table cells), :func:`safe_name` (file names and
+labels) and :func:`verbatim_safe` (the manifest, shown verbatim).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from typing import Any
@@ -25,6 +31,9 @@ _LATEX_SPECIALS = {
     "\u2212": "$-$",
 }
 _LATEX_RE = re.compile("|".join(re.escape(c) for c in _LATEX_SPECIALS))
+#: Characters TeX reads as ends of lines or paragraphs, and control characters it rejects.
+_LINE_BREAKS = re.compile(r"[\t\n\r\f\v]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _is_missing(x: Any) -> bool:
@@ -75,8 +84,42 @@ def cell_text(value: Any, kind: str) -> str:
 
 
 def latex_escape(text: Any) -> str:
-    """Escape LaTeX's special characters in ``text`` (for text mode)."""
-    return _LATEX_RE.sub(lambda m: _LATEX_SPECIALS[m.group()], str(text))
+    """``text`` as LaTeX text-mode material that typesets it character for character.
+
+    Each of LaTeX's special characters (``\\ & % $ # _ { } ~ ^``, and ``< > |``
+    that the default fonts lack) becomes the command that prints it, so no
+    command, group or math mode can start from ``text``; line breaks and tabs
+    become one space (a blank line would end a paragraph inside a caption or a
+    cell); other control characters are dropped.
+    """
+    text = _CONTROL.sub("", _LINE_BREAKS.sub(" ", str(text)))
+    return _LATEX_RE.sub(lambda m: _LATEX_SPECIALS[m.group()], text)
+
+
+def verbatim_safe(text: Any) -> str:
+    """``text`` for a ``verbatim`` environment: it cannot end the environment early.
+
+    ``\\end{verbatim}`` becomes ``\\end {verbatim}`` (verbatim ends only at the exact
+    string), line ends are ``\\n`` and control characters other than tabs are dropped.
+    """
+    text = str(text).replace("\r\n", "\n").replace("\r", "\n")
+    text = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", "", text)
+    return text.replace("\\end{verbatim}", "\\end {verbatim}")
+
+
+def safe_name(text: Any) -> str:
+    """``text`` as a name made of ``A-Z a-z 0-9 -`` only: for file names and LaTeX labels.
+
+    Runs of other characters become one ``-`` (``_`` too); when ``text`` held
+    anything but letters, digits, ``-`` and ``_``, a hash of it is appended so
+    that different texts keep different names. The result needs no escaping in
+    LaTeX and names no folder.
+    """
+    text = str(text)
+    name = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")
+    if not re.fullmatch(r"[A-Za-z0-9_-]*", text) or not name:
+        name = f"{name}-{hashlib.sha1(text.encode()).hexdigest()[:8]}".lstrip("-")
+    return name
 
 
 def latex_cell(value: Any, kind: str) -> str:

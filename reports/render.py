@@ -9,12 +9,20 @@ when present, else the shared ``base.<ext>.j2`` of ``templates/html`` and
 ``templates/tex`` (which a kind's template extends). LaTeX templates use
 ``((( var )))``, ``((* block *))`` and ``((= comment =))`` so that braces stay
 LaTeX.
+
+Text from manifests and the store is HTML-escaped in HTML (autoescape) and
+LaTeX-escaped in LaTeX: there every ``((( ... )))`` of a template goes through
+``latex_escape``, ``cell``, ``label`` or ``verbatim_safe``
+(:mod:`reports.formatting`), except the TikZ of a graphic, built from escaped
+parts in Python, and the figure file names, made by :func:`figure_file` of
+letters, digits and hyphens only.
 """
 
 from __future__ import annotations
 
 import importlib.resources
 import pathlib
+import re
 from collections.abc import Iterable, Mapping
 
 import duckdb
@@ -25,7 +33,7 @@ from core.catalog import Catalog
 from core.errors import unknown_name
 from reports.document import Report
 from reports.figures import save_pdf, to_svg
-from reports.formatting import cell_text, latex_cell, latex_escape, pvalue, sig
+from reports.formatting import cell_text, latex_cell, latex_escape, pvalue, safe_name, sig, verbatim_safe
 from reports.kinds import KindOptions, check_kind, get_kind
 
 #: Output formats and their file suffixes.
@@ -42,7 +50,7 @@ def html_environment(folder: str | pathlib.Path | None = None) -> jinja2.Environ
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(_search_path("html", folder)),
                              autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(cell=cell_text, sig=sig, pvalue=pvalue)
+    env.filters.update(cell=cell_text, sig=sig, pvalue=pvalue, label=safe_name)
     return env
 
 
@@ -56,14 +64,9 @@ def latex_environment(folder: str | pathlib.Path | None = None) -> jinja2.Enviro
         line_statement_prefix=None, line_comment_prefix=None,
         autoescape=False, undefined=jinja2.StrictUndefined,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters.update(latex_escape=latex_escape, cell=latex_cell,
-                       verbatim_safe=_verbatim_safe)
+    env.filters.update(latex_escape=latex_escape, cell=latex_cell, label=safe_name,
+                       verbatim_safe=verbatim_safe)
     return env
-
-
-def _verbatim_safe(text: str) -> str:
-    """Text that cannot end a ``verbatim`` environment early."""
-    return str(text).replace("\\end{verbatim}", "\\end {verbatim}")
 
 
 def _template(env: jinja2.Environment, ext: str) -> jinja2.Template:
@@ -74,8 +77,15 @@ def _template(env: jinja2.Environment, ext: str) -> jinja2.Template:
 
 
 def figure_file(kind: str, key: str) -> str:
-    """File name of a figure's PDF: hyphens only, so LaTeX needs no escaping."""
-    return f"{kind}-{key}.pdf".replace("_", "-")
+    """File name of a figure's PDF: letters, digits and hyphens (:func:`reports.formatting.safe_name`).
+
+    A key made from the store's text (a measure's name) can neither leave the
+    output folder nor put a LaTeX command in ``\\includegraphics``.
+    """
+    return safe_name(f"{kind}-{key}") + ".pdf"
+
+
+_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 def render_html(report: Report, *, title: str, manifest_text: str) -> str:
@@ -113,7 +123,16 @@ def render_latex(report: Report, *, title: str, manifest_text: str,
     Returns
     -------
     str
+
+    Raises
+    ------
+    ValueError
+        A figure file name holds other characters than letters, digits, ``.``, ``_`` and ``-``.
     """
+    for name in figure_files.values():
+        if not _FILE_NAME.fullmatch(name):
+            raise ValueError(f"Figure file names must be letters, digits, '.', '_' and '-' "
+                             f"(see figure_file). Got {name!r} instead.")
     folder = get_kind(report.kind).folder
     return _template(latex_environment(folder), "tex").render(
         report=report, title=title, manifest_text=manifest_text,

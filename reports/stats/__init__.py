@@ -8,6 +8,9 @@
 - :mod:`reports.stats.ranks`: block ranks, Friedman and Iman-Davenport (Demšar 2006).
 - :mod:`reports.stats.posthoc`: Nemenyi, Wilcoxon-Holm, cliques of methods.
 - :mod:`reports.stats.clusters`: K-means of a summary with the gap.
+- :mod:`reports.stats.robust`: the robust sign-error (Dziugaite et al. 2020).
+- :mod:`reports.stats.multitest`: Holm and Benjamini-Hochberg adjusted p-values.
+- :mod:`reports.stats.bootstrap`: percentile bootstrap intervals (Kendall's tau, a mean).
 
 The two array checks every kind uses are here.
 """

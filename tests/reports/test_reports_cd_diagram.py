@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -19,6 +18,7 @@ import pytest
 
 from reports.formatting import latex_escape
 from reports.kinds.regulariser_comparison.cd_diagram import cd_graphic, layout, to_tikz
+from reports.latex import compile_latex
 from reports.stats.posthoc import cd_cliques, critical_difference
 
 NAMES = ["none", "topological_t1 w=0.01", "T2 & <co>", "decorrelation_50%", "m5"]
@@ -121,8 +121,6 @@ def test_tikz_compiles_with_pdflatex(tmp_path):
     (tmp_path / "cd.tex").write_text(
         "\\documentclass{article}\n\\usepackage{graphicx}\n\\usepackage{tikz}\n\\begin{document}\n"
         f"{g.tikz}\n\\end{{document}}\n", encoding="utf-8")
-    res = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "cd.tex"],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=120,
-                         check=False)
+    res = compile_latex(tmp_path / "cd.tex", timeout=120)
     assert res.returncode == 0, res.stdout[-2000:]
     assert (tmp_path / "cd.pdf").read_bytes().startswith(b"%PDF")

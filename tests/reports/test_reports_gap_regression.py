@@ -5,12 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from reports.document import Notice, Table
 from reports.formatting import pvalue, sig
+from reports.kinds.gap_regression import build
 from reports.kinds.gap_regression.compute import TABLES, compute
 from reports.kinds.gap_regression.families import Family, families_from_catalog, family_data
 from reports.kinds.gap_regression.options import GapRegressionConfig
 from reports.render import build_report
 from reports.stats import regression as stats
+from reports.stats.bootstrap import bootstrap_mean
 from reports.stats.kendall import kendall_tau_b
 from tests.reports.conftest import CATALOG
 
@@ -76,7 +79,7 @@ def test_ols_and_kendall_agree_with_stats(built):
     np.testing.assert_allclose([r[2] for r in rows], ref.se, rtol=1e-9)
     assert rows[0][3] == pytest.approx(ref.r2)
     assert rows[1][1] == pytest.approx(0.05 * X[:, 0].std(), rel=0.05)  # slope x sd(cdnv)
-    tau, p = con.execute(f'SELECT tau, p FROM "{TABLES["kendall"]}" '
+    tau, p = con.execute(f'SELECT tau_b, p FROM "{TABLES["kendall"]}" '
                          "WHERE feature = 'cdnv_last_hidden'").fetchall()[0]
     assert (tau, p) == pytest.approx(kendall_tau_b(X[:, 0], y))
 
@@ -87,7 +90,7 @@ def test_html_shows_the_store_numbers_and_follows_changes(make_store, tmp_path):
                  formats=("html",), catalog=CATALOG)
     html = (tmp_path / "gap_regression.html").read_text()
     mean = _r2(con, "neural_collapse")[0]
-    tau = con.execute(f'SELECT tau FROM "{TABLES["kendall"]}" '
+    tau = con.execute(f'SELECT tau_b FROM "{TABLES["kendall"]}" '
                       "WHERE feature = 'mean_spectral_norm'").fetchall()[0][0]
     p_t = con.execute(f'SELECT p_t FROM "{TABLES["tests"]}" WHERE model = \'linear\'')\
         .fetchall()[0][0]
@@ -99,7 +102,7 @@ def test_html_shows_the_store_numbers_and_follows_changes(make_store, tmp_path):
     build_report(con, ["gap_regression"], tmp_path, manifest_text="", title="t",
                  formats=("html",), catalog=CATALOG)
     html2 = (tmp_path / "gap_regression.html").read_text()
-    tau2 = con.execute(f'SELECT tau FROM "{TABLES["kendall"]}" '
+    tau2 = con.execute(f'SELECT tau_b FROM "{TABLES["kendall"]}" '
                        "WHERE feature = 'mean_spectral_norm'").fetchall()[0][0]
     assert tau2 != tau and f">{sig(tau2)}<" in html2 and html2 != html
 
@@ -219,3 +222,29 @@ def test_without_catalog_or_families_a_notice_not_an_error(store, tmp_path):
     compute(store, GapRegressionConfig(families=[("signal", ["cdnv_last_hidden"], "neural_collapse")],
                                        models=("linear",)))
     assert _r2(store, "signal")[0] > 0.9
+
+
+def test_r2_interval_is_the_bootstrap_of_the_stored_folds(built):
+    con = built["con"]
+    for family in ("neural_collapse", "weight_spectrum"):
+        low, high, mean = con.execute(f'SELECT r2_low, r2_high, r2_mean FROM "{TABLES["r2"]}" '
+                                      f"WHERE family = ? AND model = 'linear'", [family]).fetchall()[0]
+        folds = [r[0] for r in con.execute(f'SELECT r2 FROM "{TABLES["folds"]}" WHERE family = ? AND '
+                                           f"model = 'linear' ORDER BY repeat, fold", [family]).fetchall()]
+        assert (low, high) == pytest.approx(bootstrap_mean(folds, n_boot=1000, random_state=0))
+        assert min(folds) <= low <= mean <= high <= max(folds)
+    assert "not of the runs" in built["html"]  # the document says what was resampled
+
+
+def test_families_without_data_are_left_out_of_the_tables(make_store):
+    con = make_store()
+    cfg = GapRegressionConfig(families=[("signal", ["cdnv_last_hidden"]), ("absent", ["nothing_here"])],
+                              models=("linear",), n_bootstrap=0)
+    report = build(con, cfg)
+    tables = {b.key: b for s in report.sections for b in s.blocks if isinstance(b, Table)}
+    assert [r[0] for r in tables["families"].rows] == [r[0] for r in tables["r2"].rows] == ["signal"]
+    notices = [b.text for s in report.sections for b in s.blocks if isinstance(b, Notice)]
+    assert notices[0] == "Left out of the tables, no data (none of their features is in the store): absent."
+    assert not any("absent" in t for t in notices[1:])
+    assert _r2(con, "absent")[2] == "not computed"  # still in the store
+    assert con.execute(f'SELECT count(r2_low) FROM "{TABLES["r2"]}"').fetchall() == [(0,)]  # no interval

@@ -1,4 +1,4 @@
-"""Every report kind's LaTeX compiled with pdflatex (``-interaction=nonstopmode -halt-on-error``).
+"""Every report kind's LaTeX compiled with pdflatex as genlab runs it (:func:`reports.latex.compile_latex`).
 
 The document and its figure PDFs are written to pytest's tmp dir as
 :func:`reports.render.build_report` writes them; the test passes when pdflatex
@@ -15,6 +15,7 @@ import subprocess
 import pytest
 
 from reports.figures import save_pdf
+from reports.latex import compile_latex
 from reports.render import figure_file, render_latex
 from tests.reports.conftest import MANIFEST
 from tests.reports.kinds_store import build_kind, one_store, report_kinds
@@ -26,9 +27,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(
 
 
 def pdflatex(tex_path) -> subprocess.CompletedProcess:
-    """Run pdflatex once on ``tex_path`` in its directory."""
-    return subprocess.run([PDFLATEX, "-interaction=nonstopmode", "-halt-on-error", tex_path.name],
-                          cwd=tex_path.parent, capture_output=True, text=True, timeout=180, check=False)
+    """Run pdflatex once on ``tex_path`` in its directory (no shell escape, paranoid file access)."""
+    return compile_latex(tex_path, pdflatex=PDFLATEX)
 
 
 @pytest.fixture(scope="module")

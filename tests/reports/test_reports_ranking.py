@@ -80,13 +80,13 @@ def _psi_loop(mu, g, axes, axis):
 
 
 def _stored(con, statistic):
-    return con.execute(f'SELECT position, n_runs, tau, tau_b, p, psi_mean, cmi, status FROM '
+    return con.execute(f'SELECT position, n_runs, tau_a, tau_b, p, psi_mean, cmi, status FROM '
                        f'"{TABLES["measures"]}" WHERE statistic = ?', [statistic]).fetchall()[0]
 
 
-def test_driving_feature_ranks_first_and_order_is_by_abs_tau(ranked):
+def test_driving_feature_ranks_first_and_order_is_by_abs_tau_a(ranked):
     con, _ = ranked
-    rows = con.execute(f'SELECT statistic, tau FROM "{TABLES["measures"]}" ORDER BY position').fetchall()
+    rows = con.execute(f'SELECT statistic, tau_a FROM "{TABLES["measures"]}" ORDER BY position').fetchall()
     assert rows[0][0] == "cdnv_last_hidden" and rows[0][1] > 0.8
     taus = np.abs([r[1] for r in rows])
     assert np.all(np.diff(taus) <= 0)
@@ -116,8 +116,11 @@ def test_axes_table_and_documents(ranked):
     axes = con.execute(f'SELECT axis, n_values, used FROM "{TABLES["axes"]}" ORDER BY position').fetchall()
     assert axes == [("data.label_noise", 2, True), ("model.depth", 3, True), ("optim.lr", 2, True)]
     table = next(b for s in report.sections for b in s.blocks if getattr(b, "key", "") == "ranking")
-    assert [c.label for c in table.columns][6:9] == [f"psi({a})" for a in AXES]
+    assert [c.label for c in table.columns][4:10] == ["tau-a", "CI low", "CI high", "p", "p (Holm)", "p (BH)"]
     assert table.rows[0][2] == "cdnv_last_hidden" and table.rows[0][0] == 1
+    robust = next(b for s in report.sections for b in s.blocks if getattr(b, "key", "") == "robustness")
+    assert [c.label for c in robust.columns][3:9] == [f"psi({a})" for a in AXES] + ["Psi", "CMI", "sign error (worst)"]
+    assert robust.rows[0][2] == "cdnv_last_hidden"
     html = render_html(report, title="Synthetic", manifest_text=MANIFEST)
     assert "psi(model.depth)" in html and "report_ranking_psi" in html
     tex = render_latex(report, title="Synthetic", manifest_text=MANIFEST,
@@ -160,7 +163,7 @@ def test_notices_instead_of_failures(make_store):
     report = build(no_axes)
     assert "No sweep axis" in _notices(report)
     assert no_axes.execute(f'SELECT count(*) FROM "{TABLES["psi"]}"').fetchall()[0][0] == 0
-    tau = no_axes.execute(f'SELECT statistic, tau FROM "{TABLES["measures"]}" '
+    tau = no_axes.execute(f'SELECT statistic, tau_a FROM "{TABLES["measures"]}" '
                           f'ORDER BY position').fetchall()[0]
     assert tau[0] == "cdnv_last_hidden" and tau[1] > 0.8
     one_axis = make_store()  # conftest's store: model.depth only, no pair of axes for PGDL's CMI
@@ -227,17 +230,18 @@ def test_psi_of_an_axis_no_pair_varies_alone_is_a_notice():
         'optim.lr', CASE WHEN seed % 2 = 0 THEN 0.1 ELSE 0.01 END,
         'data.label_noise', seed % 2)::VARCHAR WHERE status = 'done'""")
     text = _notices(build(con))
-    assert "psi is undefined for data.label_noise, optim.lr: no two runs differ in that axis only" in text
+    assert ("psi and the sign-error are undefined for data.label_noise, optim.lr: no two runs differ in that "
+            "axis only") in text
     pairs = dict(con.execute(f'SELECT axis, max(n_pairs) FROM "{TABLES["psi"]}" GROUP BY 1').fetchall())
     assert pairs["data.label_noise"] == pairs["optim.lr"] == 0 and pairs["model.depth"] > 0
     con.close()
 
 
-def test_oriented_tau_follows_the_sign_each_measure_declares(catalog):
+def test_oriented_tau_a_follows_the_sign_each_measure_declares(catalog):
     con = _three_axis_store()
     report = build(con, None, catalog)
     rows = {s: (sign, oriented, tau) for s, sign, oriented, tau in con.execute(
-        f'SELECT statistic, sign, oriented_tau, tau FROM "{TABLES["measures"]}"').fetchall()}
+        f'SELECT statistic, sign, oriented_tau_a, tau_a FROM "{TABLES["measures"]}"').fetchall()}
     # cdnv: declared to grow with the gap (higher_is_better False), and it does in this store
     sign, oriented, tau = rows["cdnv_last_hidden"]
     assert sign == 1 and oriented == pytest.approx(tau) and oriented > 0.8
@@ -247,7 +251,7 @@ def test_oriented_tau_follows_the_sign_each_measure_declares(catalog):
     # weight-spectrum statistics declare no sign
     assert rows["mean_stable_rank"][:2] == (None, None)
     table = next(b for s in report.sections for b in s.blocks if getattr(b, "key", "") == "ranking")
-    column = [c.label for c in table.columns].index("oriented tau")
+    column = [c.label for c in table.columns].index("oriented tau-a")
     assert table.rows[0][2] == "cdnv_last_hidden"
     assert table.rows[0][column] == pytest.approx(rows["cdnv_last_hidden"][1])
     assert "No ranked statistic has a declared sign" not in _notices(report)

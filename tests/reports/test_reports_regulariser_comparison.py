@@ -16,7 +16,6 @@ import itertools
 import json
 import re
 import shutil
-import subprocess
 
 import duckdb
 import numpy as np
@@ -28,6 +27,7 @@ from reports.document import Graphic, Notice
 from reports.kinds.regulariser_comparison import build
 from reports.kinds.regulariser_comparison.compute import TABLES
 from reports.kinds.regulariser_comparison.options import RegulariserComparisonConfig
+from reports.latex import compile_latex
 from reports.render import render_html, render_latex
 from tests.reports.conftest import _create_tables, _insert, fill_store
 
@@ -303,6 +303,5 @@ def test_render_html_and_latex(built, tmp_path):
     if shutil.which("pdflatex") is None:
         pytest.skip("pdflatex is not installed")
     (tmp_path / "r.tex").write_text(tex, encoding="utf-8")
-    res = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "r.tex"],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=180, check=False)
+    res = compile_latex(tmp_path / "r.tex")
     assert res.returncode == 0, res.stdout[-3000:]

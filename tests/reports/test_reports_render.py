@@ -6,9 +6,10 @@ import re
 
 import pytest
 
-from reports.formatting import latex_cell, latex_escape, pvalue, sig
+from reports.document import Report
+from reports.formatting import latex_cell, latex_escape, pvalue, safe_name, sig, verbatim_safe
 from reports.kinds.gap_regression.compute import TABLES
-from reports.render import FORMATS, build_report, latex_environment
+from reports.render import FORMATS, build_report, figure_file, latex_environment, render_latex
 from tests.reports.conftest import CATALOG
 
 
@@ -35,6 +36,21 @@ def test_latex_escape_and_cells():
     assert latex_cell(1e-9, "p") == "$<$0.001"
     assert latex_cell(None, "num") == "--"
     assert latex_cell("mean_x", "text") == r"mean\_x"
+
+
+def test_latex_escape_opens_no_paragraph_and_drops_control_characters():
+    assert latex_escape("a\n\nb\r\n\tc\x00d\x07\x7fe") == "a b cde"
+    assert verbatim_safe("x\r\ny\x00\tz\\end{verbatim}\\input{a}") == "x\ny\tz\\end {verbatim}\\input{a}"
+
+
+def test_safe_names_for_files_and_labels():
+    assert safe_name("tau-neural_collapse") == "tau-neural-collapse"
+    hostile = safe_name("values-../../x}\\input{/etc/passwd}")
+    assert re.fullmatch(r"[A-Za-z0-9-]+", hostile) and hostile.startswith("values-x-input-etc-passwd-")
+    assert safe_name("a b") != safe_name("a/b") and re.fullmatch(r"[0-9a-f]{8}", safe_name("$$"))
+    assert figure_file("training_dynamics", "tau-neural_collapse") == "training-dynamics-tau-neural-collapse.pdf"
+    with pytest.raises(ValueError, match="Figure file names must be letters"):
+        render_latex(Report("ranking", "h"), title="t", manifest_text="m", figure_files={"k": "a}b.pdf"})
 
 
 def test_latex_environment_keeps_braces():
@@ -84,7 +100,8 @@ def test_html_is_self_contained(built):
     assert "Synthetic_study &amp; co" in html
     assert "20% &amp; &lt;more&gt;" in html  # manifest, escaped, in <details>
     assert "&lt;0.001" in html
-    assert "Not computed (none of their features is in the store): activation_persistence, pgdl_winners" in html
+    assert ("Left out of the tables, no data (none of their features is in the store): "
+            "activation_persistence, pgdl_winners") in html
 
 
 def test_build_report_returns_what_it_wrote(built):
@@ -114,7 +131,7 @@ def test_store_numbers_appear_in_the_html_and_latex_tables(built):
     con, page, tex = built["con"], built["html"], built["tex"]
     (r2,) = con.execute(f'SELECT r2_mean FROM "{TABLES["r2"]}" WHERE family = \'neural_collapse\' '
                         f"AND model = 'linear'").fetchall()[0]
-    (tau,) = con.execute(f'SELECT tau FROM "{TABLES["kendall"]}" '
+    (tau,) = con.execute(f'SELECT tau_b FROM "{TABLES["kendall"]}" '
                          f"WHERE feature = 'cdnv_last_hidden'").fetchall()[0]
     assert r2 > 0.9 and tau > 0.8  # the synthetic store's known answer
     for value in (r2, tau):
@@ -132,7 +149,7 @@ def test_every_table_has_its_caption_and_every_section_its_heading(built):
     assert len(floats) == len(tables)
     assert all(r"\caption{" in f and r"\toprule" in f and r"\bottomrule" in f for f in floats)
     for section in ("Data", "Cross-validated R²", "Comparing families (5x2cv)", "OLS fits",
-                    "Single features: Kendall tau"):
+                    "Single features: Kendall tau-b"):
         assert f"<h2>{section}</h2>" in page
         assert f"\\section{{{latex_escape(section)}}}" in tex
     assert tex.index(r"\begin{document}") < tex.index(r"\maketitle") < tex.index(r"\section{Data}") \

@@ -11,6 +11,7 @@ import numpy as np
 import polars as pl
 import pytest
 import scipy.stats as sps
+from statsmodels.stats.multitest import multipletests
 
 from reports.common import choose_axis
 from reports.document import Figure, Notice
@@ -69,7 +70,7 @@ def test_correlations_with_the_final_gap(kinds_store):
     con = kinds_store()
     compute(con)
     gaps, ref = _final_gaps(con), _values(con)
-    got = con.execute(f'SELECT measure, statistic, epoch, n_runs, tau, p_tau, rho, p_rho, status '
+    got = con.execute(f'SELECT measure, statistic, epoch, n_runs, tau_b, p_tau, rho, p_rho, status '
                       f'FROM "{TABLES["correlations"]}"').fetchall()
     assert {r[2] for r in got} == {1, 2, 3}
     for measure, stat, epoch, n, tau, p_tau, rho, p_rho, status in got:
@@ -104,12 +105,12 @@ def test_accuracy_bands_from_metrics(kinds_store):
 def test_changing_a_stored_value_changes_the_report(kinds_store):
     con = kinds_store()
     compute(con)
-    before = con.execute(f'SELECT tau FROM "{TABLES["correlations"]}" WHERE statistic = '
+    before = con.execute(f'SELECT tau_b FROM "{TABLES["correlations"]}" WHERE statistic = '
                          f"'cdnv_last_hidden' AND epoch = 2").fetchall()[0][0]
     con.execute("UPDATE measures SET value = 1e6 WHERE run_id = 'run000' AND epoch = 2 "
                 "AND statistic = 'cdnv_last_hidden' AND version = 2")
     compute(con)
-    after = con.execute(f'SELECT tau FROM "{TABLES["correlations"]}" WHERE statistic = '
+    after = con.execute(f'SELECT tau_b FROM "{TABLES["correlations"]}" WHERE statistic = '
                         f"'cdnv_last_hidden' AND epoch = 2").fetchall()[0][0]
     ref = _values(con).filter((pl.col("statistic") == "cdnv_last_hidden") & (pl.col("epoch") == 2)).sort("run_id")
     gaps = _final_gaps(con)
@@ -150,3 +151,40 @@ def test_document_renders(kinds_store):
     tex = render_latex(report, title="t", manifest_text="m", figure_files={k: f"{k}.pdf" for k in keys})
     assert r"\includegraphics[width=0.7\linewidth]{tau-neural_collapse.pdf}" in tex
     assert all(isinstance(b, Figure) or b.block != "figure" for s in report.sections for b in s.blocks)
+
+
+def test_p_values_adjusted_over_every_correlation(kinds_store):
+    con = kinds_store()
+    compute(con)
+    p, holm, bh = (np.array(v, dtype=float) for v in zip(*con.execute(
+        f'SELECT p_tau, p_holm, p_bh FROM "{TABLES["correlations"]}" WHERE p_tau IS NOT NULL '
+        f'ORDER BY measure, statistic, epoch').fetchall()))
+    assert p.size == 2 * 18  # epochs 2 and 3 x statistics (every value is -100 at epoch 1: no test)
+    np.testing.assert_allclose(holm, multipletests(p, method="holm")[1])
+    np.testing.assert_allclose(bh, multipletests(p, method="fdr_bh")[1])
+
+
+def test_only_the_top_statistics_by_abs_tau_are_shown(kinds_store):
+    con = kinds_store()
+    report = build(con, TrainingDynamicsConfig(top=2))
+    final = {(m, s): t for m, s, t in con.execute(
+        f'SELECT measure, statistic, tau_b FROM "{TABLES["correlations"]}" WHERE epoch = 3').fetchall()}
+    top = con.execute(f'SELECT measure, position, statistic, epoch, tau_b FROM "{TABLES["top"]}" '
+                      f'ORDER BY measure, position').fetchall()
+    for measure in ("neural_collapse", "weight_spectrum", "activation_persistence"):
+        expected = sorted((s for m, s in final if m == measure), key=lambda s: (-abs(final[measure, s]), s))[:2]
+        assert [r[2] for r in top if r[0] == measure] == expected
+        assert all(r[3] == 3 for r in top)
+        table = next(b for s in report.sections for b in s.blocks if getattr(b, "key", "") == f"correlations-{measure}")
+        assert {r[0] for r in table.rows} == set(expected) and len(table.rows) == 2 * 3
+    notices = [b.text for s in report.sections for b in s.blocks if isinstance(b, Notice)]
+    assert (f"2 of the 8 statistics of weight_spectrum are shown, those with the largest |tau-b| with the "
+            f"final gap at their last epoch (option top); the correlations of all of them are in the table "
+            f"{TABLES['correlations']}.") in notices
+    assert con.execute(f'SELECT count(DISTINCT statistic) FROM "{TABLES["correlations"]}"').fetchall() == [(18,)]
+    default = build(con)  # top = 5
+    table = next(b for s in default.sections for b in s.blocks
+                 if getattr(b, "key", "") == "correlations-weight_spectrum")
+    assert len({r[0] for r in table.rows}) == 5
+    with pytest.raises(ValueError, match=r"The 'top' option of training_dynamics must be an int in the range \[1, "):
+        TrainingDynamicsConfig(top=0)

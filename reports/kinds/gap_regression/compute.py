@@ -6,8 +6,15 @@ linear model of the final generalization gap (train - test accuracy) on the
 family's features, one row per trained network; R² over 5x2 cross-validation
 (``RepeatedKFold(n_splits=2, n_repeats=5, random_state=1)``); families compared
 with Dietterich's 5x2cv paired t-test (and Alpaydin's combined F-test) on the
-same folds. Added here: ridge regression, in-sample OLS tables and the Kendall
-tau of every single feature with the gap (Jiang et al. 2020).
+same folds. Added here: ridge regression, a percentile bootstrap interval of
+the mean R² over the folds' R² (:func:`reports.stats.bootstrap.bootstrap_mean`),
+in-sample OLS tables and the Kendall tau-b of every single feature with the gap
+(Jiang et al. 2020).
+
+The interval resamples the 10 fold scores, not the runs: resampling runs with
+replacement would put copies of one run on both sides of a fold (an optimistic
+R²) and cost ``n_bootstrap`` x 10 fits per family and model. The folds share
+runs, so the interval is narrower than one over new samples of runs.
 
 Feature families are defined in :mod:`reports.kinds.gap_regression.families`;
 by default they are the ones the measures declare in the catalog. This module
@@ -31,6 +38,7 @@ from reports.kinds.gap_regression.options import KIND, GapRegressionConfig
 from reports.sql import Model, SqlProject
 from reports.stats import is_constant, standardise
 from reports.stats import regression as stats
+from reports.stats.bootstrap import bootstrap_mean
 from reports.stats.kendall import kendall_tau_b
 
 #: Tables the report writes, by short name.
@@ -60,7 +68,8 @@ SCHEMAS = {
                      "missing": pl.Utf8, "constant": pl.Utf8, "n_runs": pl.Int64, "status": pl.Utf8},
     "r2": {"position": pl.Int64, "family": pl.Utf8, "model": pl.Utf8, "n_runs": pl.Int64,
                "n_features": pl.Int64, "r2_mean": pl.Float64, "r2_std": pl.Float64,
-               "r2_median": pl.Float64, "r2_min": pl.Float64, "r2_max": pl.Float64, "status": pl.Utf8},
+               "r2_median": pl.Float64, "r2_min": pl.Float64, "r2_max": pl.Float64,
+               "r2_low": pl.Float64, "r2_high": pl.Float64, "status": pl.Utf8},
     "folds": {"family": pl.Utf8, "model": pl.Utf8, "repeat": pl.Int64, "fold": pl.Int64,
                   "r2": pl.Float64},
     "tests": {"family_a": pl.Utf8, "family_b": pl.Utf8, "model": pl.Utf8, "n_runs": pl.Int64,
@@ -70,7 +79,7 @@ SCHEMAS = {
                 "coef": pl.Float64, "se": pl.Float64, "t": pl.Float64, "p": pl.Float64,
                 "r2": pl.Float64, "adj_r2": pl.Float64, "n_runs": pl.Int64},
     "kendall": {"family": pl.Utf8, "measure": pl.Utf8, "feature": pl.Utf8, "n_runs": pl.Int64,
-                    "tau": pl.Float64, "p": pl.Float64},
+                    "tau_b": pl.Float64, "p": pl.Float64},
 }
 
 
@@ -120,6 +129,9 @@ def analyse(datas: list[FamilyData], features: pl.DataFrame, gaps: pl.DataFrame,
             if status == "ok":
                 s = scores.get(d, model)
                 row.update({f"r2_{k}": v for k, v in stats.summarise_scores(s).items()})
+                if cfg.n_bootstrap:
+                    row["r2_low"], row["r2_high"] = bootstrap_mean(
+                        s, n_boot=cfg.n_bootstrap, level=cfg.ci_level, random_state=cfg.bootstrap_seed)
                 out.rows["folds"] += [{"family": d.family.name, "model": model,
                                            "repeat": i // cfg.n_splits, "fold": i % cfg.n_splits,
                                            "r2": float(v)} for i, v in enumerate(s)]
@@ -177,7 +189,7 @@ def _kendall(datas: list[FamilyData], features: pl.DataFrame, gaps: pl.DataFrame
             row = {"family": d.family.name, "measure": part["measure"][0], "feature": feat,
                        "n_runs": int(keep.sum())}
             if keep.sum() >= cfg.min_runs and not is_constant(x[keep]):
-                row["tau"], row["p"] = kendall_tau_b(x[keep], y[keep])
+                row["tau_b"], row["p"] = kendall_tau_b(x[keep], y[keep])
             rows.append(row)
     return rows
 

@@ -53,8 +53,8 @@ def _data_section(con: duckdb.DuckDBPyConnection, ctx: GapRegressionResult) -> S
         sec.blocks.append(Notice("No feature family: the measures declare none in the catalog the report "
                                  "was built with, and the report's families option names none."))
     if absent:
-        sec.blocks.append(Notice(f"Not computed (none of their features is in the store): "
-                                 f"{', '.join(absent)}."))
+        sec.blocks.append(Notice(f"Left out of the tables, no data (none of their features is in the "
+                                 f"store): {', '.join(absent)}."))
     for family, status, _, missing in fams:
         if status != "not computed" and missing:
             sec.blocks.append(Notice(f"Family {family}: features not in the store, left "
@@ -63,11 +63,22 @@ def _data_section(con: duckdb.DuckDBPyConnection, ctx: GapRegressionResult) -> S
         con, ctx, KIND, "families", "Feature families: features used, missing from the store, "
         "or constant over the runs; runs with every used feature.",
         f'SELECT family, measure, used, missing, constant, n_runs, status\n'
-        f'FROM "{TABLES["families"]}" ORDER BY position',
+        f'FROM "{TABLES["families"]}" WHERE status <> \'not computed\' ORDER BY position',
         [Column("family"), Column("measure"), Column("features used", "long"),
          Column("missing", "long"), Column("constant", "long"), Column("runs", "int"),
          Column("status")]))
     return sec
+
+
+def _interval(cfg) -> str:
+    """The sentence on the R\u00b2 interval (empty when there is none)."""
+    if not cfg.n_bootstrap:
+        return ""
+    return (f" CI: a {100 * cfg.ci_level:g}% percentile bootstrap interval of the mean R\u00b2, "
+            f"from {cfg.n_bootstrap} resamples (seed {cfg.bootstrap_seed}) of the "
+            f"{cfg.n_splits * cfg.n_repeats} fold R\u00b2 values, not of the runs: refitting the "
+            f"cross-validation on resampled runs would put copies of a run on both sides of a fold. "
+            f"The folds share runs, so the interval is narrower than one over new sets of runs.")
 
 
 def _r2_section(con: duckdb.DuckDBPyConnection, ctx: GapRegressionResult) -> Section:
@@ -79,15 +90,16 @@ def _r2_section(con: duckdb.DuckDBPyConnection, ctx: GapRegressionResult) -> Sec
         f"n_splits={cfg.n_splits}, n_repeats={cfg.n_repeats}, "
         f"random_state={cfg.random_state}), as in Ballester et al. 2023: mean, standard "
         f"deviation, median, minimum and maximum over the "
-        f"{cfg.n_splits * cfg.n_repeats} folds.")])
+        f"{cfg.n_splits * cfg.n_repeats} folds.{_interval(cfg)}")])
     sec.blocks.append(_sql_table(
         con, ctx, KIND, "r2", "R\u00b2 of each family over the cross-validation folds.",
-        f'SELECT family, model, n_runs, n_features, r2_mean, r2_std, r2_median, r2_min,\n'
-        f'       r2_max, status\nFROM "{TABLES["r2"]}" ORDER BY position, model',
+        f'SELECT family, model, n_runs, n_features, r2_mean, r2_low, r2_high, r2_std, r2_median,\n'
+        f'       r2_min, r2_max, status\nFROM "{TABLES["r2"]}" WHERE status <> \'not computed\'\n'
+        f'ORDER BY position, model',
         [Column("family"), Column("model"), Column("runs", "int"),
-         Column("features", "int"), Column("mean", "num"), Column("std", "num"),
-         Column("median", "num"), Column("min", "num"), Column("max", "num"),
-         Column("status")]))
+         Column("features", "int"), Column("mean", "num"), Column("CI low", "num"),
+         Column("CI high", "num"), Column("std", "num"), Column("median", "num"),
+         Column("min", "num"), Column("max", "num"), Column("status")]))
     return sec
 
 
@@ -135,18 +147,18 @@ def _ols_section(con: duckdb.DuckDBPyConnection, ctx: GapRegressionResult) -> Se
 
 
 def _kendall_section(con: duckdb.DuckDBPyConnection, ctx: GapRegressionResult) -> Section:
-    sec = Section("Single features: Kendall tau", [Paragraph(
+    sec = Section("Single features: Kendall tau-b", [Paragraph(
         "Kendall's tau-b between each feature and the generalization gap over the runs "
         "that have the feature (Jiang et al. 2020).")])
     sec.blocks.append(_sql_table(
-        con, ctx, KIND, "kendall", "Kendall tau of each feature with the generalization gap.",
-        f'SELECT family, feature, n_runs, tau, p FROM "{TABLES["kendall"]}"\n'
+        con, ctx, KIND, "kendall", "Kendall tau-b of each feature with the generalization gap.",
+        f'SELECT family, feature, n_runs, tau_b, p FROM "{TABLES["kendall"]}"\n'
         f'ORDER BY family, feature',
-        [Column("family"), Column("feature"), Column("runs", "int"), Column("tau", "num"),
+        [Column("family"), Column("feature"), Column("runs", "int"), Column("tau-b", "num"),
          Column("p", "p")]))
-    best = con.execute(f'SELECT measure, feature, tau FROM "{TABLES["kendall"]}"\n'
-                       f'WHERE tau IS NOT NULL AND NOT isnan(tau)\n'
-                       f'ORDER BY abs(tau) DESC, family, feature LIMIT 1').fetchall()
+    best = con.execute(f'SELECT measure, feature, tau_b FROM "{TABLES["kendall"]}"\n'
+                       f'WHERE tau_b IS NOT NULL AND NOT isnan(tau_b)\n'
+                       f'ORDER BY abs(tau_b) DESC, family, feature LIMIT 1').fetchall()
     if not best:
         return sec
     measure, feature, tau = best[0]
@@ -154,10 +166,10 @@ def _kendall_section(con: duckdb.DuckDBPyConnection, ctx: GapRegressionResult) -
         'SELECT value, gen_gap FROM "run_features" WHERE measure = ? AND statistic = ? '
         'AND isfinite(value) ORDER BY run_id', [measure, feature]).fetchall()))
     fig = scatter_with_fit(x, y, xlabel=f"{feature} ({measure})",
-                           ylabel="generalization gap", title=f"Kendall tau = {sig(tau)}")
+                           ylabel="generalization gap", title=f"Kendall tau-b = {sig(tau)}")
     sec.blocks.append(Figure(
-        "scatter", f"The single feature with the largest |tau|, {feature} of {measure}, "
-        f"against the generalization gap (tau = {sig(tau)}, {len(x)} runs); line: "
+        "scatter", f"The single feature with the largest |tau-b|, {feature} of {measure}, "
+        f"against the generalization gap (tau-b = {sig(tau)}, {len(x)} runs); line: "
         f"least squares.", fig))
     return sec
 
@@ -167,7 +179,8 @@ def document(con: duckdb.DuckDBPyConnection, ctx: GapRegressionResult) -> Report
 
     Sections: Data (the families and their features); when ``ctx.enough``,
     Cross-validated R², Comparing families (5x2cv), OLS fits and Single
-    features: Kendall tau.
+    features: Kendall tau-b. Families without data are left out of the tables
+    (one notice names them).
 
     Parameters
     ----------

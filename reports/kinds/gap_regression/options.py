@@ -36,6 +36,13 @@ class GapRegressionConfig(KindOptions):
         Cross-validation (5x2cv tests need 2 and 5).
     min_runs : int
         Fewer runs than this and a family is not analysed.
+    n_bootstrap : int
+        Resamples of the percentile bootstrap interval of the mean R² over the folds
+        (0: no interval).
+    ci_level : float
+        Confidence level of that interval, in (0, 1).
+    bootstrap_seed : int
+        Seed of the resamples (the same seed, the same interval).
     """
 
     kind: ClassVar[str] = KIND
@@ -50,6 +57,9 @@ class GapRegressionConfig(KindOptions):
     n_repeats: int = 5
     random_state: int = 1
     min_runs: int = 10
+    n_bootstrap: int = 1000
+    ci_level: float = 0.95
+    bootstrap_seed: int = 0
 
     @field_validator("families", mode="before")
     @classmethod
@@ -73,6 +83,20 @@ class GapRegressionConfig(KindOptions):
         for m in value:
             if m not in CV_MODELS:
                 raise cls.invalid("models", f"a list of names in {list(CV_MODELS)}", m)
+        return value
+
+    @field_validator("n_bootstrap")
+    @classmethod
+    def _n_bootstrap(cls, value: int) -> int:
+        if value < 0:
+            raise cls.invalid("n_bootstrap", "an int in the range [0, inf)", value)
+        return value
+
+    @field_validator("ci_level")
+    @classmethod
+    def _ci_level(cls, value: float) -> float:
+        if not 0 < value < 1:
+            raise cls.invalid("ci_level", "a float in the range (0, 1)", value)
         return value
 
     @field_validator("min_runs")

@@ -17,8 +17,8 @@ from reports.kinds.ranking.options import KIND, RankingConfig
 
 
 @register_kind(KIND, order=20, title=TITLE, options=RankingConfig,
-               summary="Measures ranked by Kendall tau with the gap; granulated psi per sweep axis and Psi; "
-                       "PGDL CMI score")
+               summary="Measures ranked by Kendall tau-a with the gap (bootstrap interval, Holm/BH p-values); "
+                       "granulated psi per sweep axis and Psi; PGDL CMI score; robust sign-error")
 def build(con: duckdb.DuckDBPyConnection, options: RankingConfig | None = None,
           catalog: Catalog | None = None) -> Report:
     """Compute the ``ranking`` report and return its document.

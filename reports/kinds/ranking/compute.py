@@ -4,12 +4,15 @@ One row per measure statistic (its value at the last epoch it was computed,
 no later than the gap's, one value per run; the ``run_features`` SQL model of
 ``templates/sql``, shared with ``gap_regression``):
 
-- Kendall's tau with the generalization gap (Jiang et al. 2020, *Fantastic
-  generalization measures*, Eq. (3)) and scipy's p-value;
+- Kendall's tau-a with the generalization gap (Jiang et al. 2020, *Fantastic
+  generalization measures*, Eq. (3)), its percentile bootstrap interval
+  (:func:`reports.stats.bootstrap.bootstrap_kendall`), scipy's tau-b and p-value,
+  and that p-value adjusted over every ranked statistic (Holm; Benjamini-Hochberg);
 - the granulated coefficients psi_i per sweep axis and their mean Psi (Eq. (4)-(5));
-- the PGDL conditional mutual information score (arXiv 2012.07976, Section 4),
+- the PGDL conditional mutual information score (arXiv 2012.07976, Section 4);
+- the robust sign-error of Dziugaite et al. 2020 (:mod:`reports.stats.robust`),
 
-sorted by |tau|; the statistic's declared sign and its oriented tau (see
+sorted by |tau-a|; the statistic's declared sign and its oriented tau-a (see
 :func:`declared_sign`); and, for persistence statistics, Ballester et al. 2023's
 K-means clusters of the points (statistic, gap). The sweep axes are the keys
 of ``runs.axes`` (SQL model ``ranking_run_axes``). This module computes and
@@ -33,9 +36,12 @@ from reports.common import KindResult, final_gaps, kind_project, materialise, re
 from reports.kinds.ranking.options import KIND, RankingConfig
 from reports.sql import SqlProject
 from reports.stats import is_constant
+from reports.stats.bootstrap import bootstrap_kendall
 from reports.stats.clusters import kmeans_summaries_gap
 from reports.stats.cmi import cmi_score
 from reports.stats.kendall import granulated_kendall, kendall_tau
+from reports.stats.multitest import adjust_pvalues
+from reports.stats.robust import robust_sign_error
 
 #: Tables the report writes, by short name.
 TABLES = report_tables(KIND, ("measures", "psi", "cmi", "axes", "clusters"))
@@ -46,10 +52,13 @@ MODELS = ("final_gaps", "run_features", "ranking_run_axes", "ranking_axes")
 #: Column types of every report table (kept even when a table has no rows).
 SCHEMAS = {
     "measures": {"position": pl.Int64, "measure": pl.Utf8, "statistic": pl.Utf8,
-                 "n_runs": pl.Int64, "tau": pl.Float64, "tau_b": pl.Float64, "p": pl.Float64,
+                 "n_runs": pl.Int64, "tau_a": pl.Float64, "tau_a_low": pl.Float64,
+                 "tau_a_high": pl.Float64, "tau_b": pl.Float64, "p": pl.Float64,
+                 "p_holm": pl.Float64, "p_bh": pl.Float64,
                  "psi_mean": pl.Float64, "n_axes": pl.Int64, "cmi": pl.Float64,
-                 "cmi_conditioning": pl.Utf8, "sign": pl.Int64, "oriented_tau": pl.Float64,
-                 "status": pl.Utf8},
+                 "cmi_conditioning": pl.Utf8, "sign_error": pl.Float64, "sign_error_mean": pl.Float64,
+                 "n_environments": pl.Int64, "worst_environment": pl.Utf8,
+                 "sign": pl.Int64, "oriented_tau_a": pl.Float64, "status": pl.Utf8},
     "psi": {"measure": pl.Utf8, "statistic": pl.Utf8, "axis": pl.Utf8, "psi": pl.Float64,
             "n_cells": pl.Int64, "n_pairs": pl.Int64},
     "cmi": {"measure": pl.Utf8, "statistic": pl.Utf8, "conditioning": pl.Utf8,
@@ -59,71 +68,6 @@ SCHEMAS = {
     "clusters": {"measure": pl.Utf8, "statistic": pl.Utf8, "cluster": pl.Int64,
                  "n_runs": pl.Int64, "mean_value": pl.Float64, "mean_gap": pl.Float64},
 }
-
-
-@dataclass(frozen=True)
-class RankingConfig:
-    """Options of the ``ranking`` report.
-
-    Parameters
-    ----------
-    epoch : int or None
-        Epoch of the gap; ``None`` takes each run's last epoch.
-    experiment : str or None
-        Keep only runs of this experiment.
-    statuses : tuple of str
-        Run statuses to keep.
-    layer : str
-        Layer of the measure rows (``'all'``: network-level aggregates).
-    measures, statistics : tuple of str or None
-        Keep only these measures / statistics (``None``: all in the store).
-    axes : tuple of str or None
-        Sweep axes to use (``None``: every key of ``runs.axes`` but ``seed`` that takes two
-        values or more; seeds are replicates, never an axis of psi or CMI).
-    cmi_subset_sizes : tuple of int
-        Sizes of the conditioning sets of the CMI score: ``(2,)`` is the PGDL
-        competition's, ``(0, 1, 2)`` that of *Fantastic generalization measures*.
-    min_runs : int
-        A statistic with fewer runs than this is not ranked.
-    cluster_measures : tuple of str
-        Measures whose statistics are clustered with the gap (K-means, k=2, seed 0,
-        raw values: Ballester et al. 2023).
-    """
-
-    epoch: int | None = None
-    experiment: str | None = None
-    statuses: tuple[str, ...] = ("done", "trained")
-    layer: str = "all"
-    measures: tuple[str, ...] | None = None
-    statistics: tuple[str, ...] | None = None
-    axes: tuple[str, ...] | None = None
-    cmi_subset_sizes: tuple[int, ...] = (2,)
-    min_runs: int = 10
-    cluster_measures: tuple[str, ...] = ("activation_persistence",)
-
-    def __post_init__(self) -> None:
-        for name in ("statuses", "measures", "statistics", "axes", "cmi_subset_sizes",
-                     "cluster_measures"):
-            value = getattr(self, name)
-            if isinstance(value, str):
-                raise TypeError(f"The {name!r} option of ranking must be a list, not a string. "
-                                 f"Got {value!r} instead.")
-            if value is not None:
-                object.__setattr__(self, name, tuple(value))
-        if not self.cmi_subset_sizes or any(
-                not isinstance(s, int) or s < 0 for s in self.cmi_subset_sizes):
-            raise ValueError(f"The 'cmi_subset_sizes' option of ranking must be a non-empty list "
-                             f"of ints in the range [0, inf). Got {self.cmi_subset_sizes} instead.")
-        if not isinstance(self.min_runs, int) or self.min_runs < 3:
-            raise ValueError(f"The 'min_runs' option of ranking must be an int in the range "
-                             f"[3, inf). Got {self.min_runs} instead.")
-
-    def sql_params(self) -> dict[str, Any]:
-        """Values bound to the SQL models (:data:`MODELS`)."""
-        lists = {k: None if v is None else list(v) for k, v in
-                 (("measures", self.measures), ("statistics", self.statistics), ("axes", self.axes))}
-        return {"epoch": self.epoch, "experiment": self.experiment,
-                "statuses": list(self.statuses), "layer": self.layer, **lists}
 
 
 def declared_sign(catalog: Catalog | None, measure: str, statistic: str, layer: str) -> int | None:
@@ -142,8 +86,8 @@ def declared_sign(catalog: Catalog | None, measure: str, statistic: str, layer: 
         ``+1`` when larger values are declared to go with a larger
         generalization gap (``higher_is_better`` False: a complexity measure),
         ``-1`` when with a smaller gap (``higher_is_better`` True), ``None``
-        when the statistic is undeclared or has no sign. The oriented tau,
-        ``sign * tau``, is positive whenever a statistic orders the networks'
+        when the statistic is undeclared or has no sign. The oriented tau-a,
+        ``sign * tau_a``, is positive whenever a statistic orders the networks'
         gaps the way its measure says, whichever its direction.
     """
     declared = find_statistic(catalog, measure, statistic, layer) if catalog else None
@@ -153,7 +97,7 @@ def declared_sign(catalog: Catalog | None, measure: str, statistic: str, layer: 
 
 
 def _nan_last_abs(row: dict) -> tuple:
-    tau = row.get("tau")
+    tau = row.get("tau_a")
     missing = tau is None or math.isnan(tau)
     return (missing, 0.0 if missing else -abs(tau), row["measure"], row["statistic"])
 
@@ -172,13 +116,14 @@ def rank_statistics(features: pl.DataFrame, run_axes: dict[str, dict[str, Any]],
         The varied sweep axes used for psi and CMI (may be empty).
     cfg : RankingConfig
     catalog : core.catalog.Catalog, optional
-        The measures' declared statistics: each row's ``sign`` and ``oriented_tau``
+        The measures' declared statistics: each row's ``sign`` and ``oriented_tau_a``
         (:func:`declared_sign`); empty without it.
 
     Returns
     -------
     dict of str to list of dict
-        ``measures`` sorted by |tau| (NaN last), with ``position`` 0, 1, ...
+        ``measures`` sorted by |tau_a| (NaN last), with ``position`` 0, 1, ...; ``p_holm`` and
+        ``p_bh`` adjust ``p`` over every statistic that has one.
     """
     out: dict[str, list[dict]] = {"measures": [], "psi": [], "cmi": [], "clusters": []}
     for (measure, statistic), part in features.sort("run_id").group_by(
@@ -196,32 +141,52 @@ def rank_statistics(features: pl.DataFrame, run_axes: dict[str, dict[str, Any]],
             row["status"] = "constant gap"
             continue
         k = kendall_tau(x, y)
-        row.update(tau=k.tau, tau_b=k.tau_b, p=k.p, oriented_tau=None if sign is None else sign * k.tau)
+        row.update(tau_a=k.tau, tau_b=k.tau_b, p=k.p, oriented_tau_a=None if sign is None else sign * k.tau)
         if is_constant(x):
             row["status"] = "constant statistic"
-        elif measure in cfg.cluster_measures:
-            km = kmeans_summaries_gap(x, y, n_clusters=2, random_state=0)
-            out["clusters"] += [{"measure": measure, "statistic": statistic, "cluster": j,
-                                 "n_runs": int(km.sizes[j]), "mean_gap": float(km.mean_gap[j]),
-                                 "mean_value": float(x[km.labels == j].mean())} for j in range(2)]
-        if not axes:
-            continue
-        values = {a: [run_axes.get(r, {}).get(a) for r in runs] for a in axes}
-        g = granulated_kendall(x, y, values)
-        row.update(psi_mean=g.Psi, n_axes=sum(not math.isnan(v) for v in g.psi.values()))
-        out["psi"] += [{"measure": measure, "statistic": statistic, "axis": a, "psi": g.psi[a],
-                        "n_cells": g.n_cells[a], "n_pairs": g.n_pairs[a]} for a in axes]
-        c = cmi_score(x, y, values, subset_sizes=cfg.cmi_subset_sizes)
-        row["cmi"] = c.score
-        if not math.isnan(c.score):
-            row["cmi_conditioning"] = ", ".join(c.argmin) or "(none)"
-        out["cmi"] += [{"measure": measure, "statistic": statistic,
-                        "conditioning": ", ".join(s) or "(none)", "score": v}
-                       for s, v in c.by_subset.items()]
+        else:
+            if cfg.n_bootstrap:
+                row["tau_a_low"], row["tau_a_high"] = bootstrap_kendall(
+                    x, y, n_boot=cfg.n_bootstrap, level=cfg.ci_level, random_state=cfg.bootstrap_seed)
+            if measure in cfg.cluster_measures:
+                km = kmeans_summaries_gap(x, y, n_clusters=2, random_state=0)
+                out["clusters"] += [{"measure": measure, "statistic": statistic, "cluster": j,
+                                     "n_runs": int(km.sizes[j]), "mean_gap": float(km.mean_gap[j]),
+                                     "mean_value": float(x[km.labels == j].mean())} for j in range(2)]
+        if axes:
+            _by_axes(out, row, x, y, {a: [run_axes.get(r, {}).get(a) for r in runs] for a in axes}, cfg,
+                     sign if sign is not None else (-1 if k.tau < 0 else 1))
+    adjusted = adjust_pvalues([np.nan if r.get("p") is None else r["p"] for r in out["measures"]])
+    for row, holm, bh in zip(out["measures"], adjusted.holm, adjusted.bh):
+        row["p_holm"], row["p_bh"] = (None, None) if np.isnan(holm) else (float(holm), float(bh))
     out["measures"].sort(key=_nan_last_abs)
     for i, row in enumerate(out["measures"]):
         row["position"] = i
     return out
+
+
+def _by_axes(out: dict[str, list[dict]], row: dict, x: np.ndarray, y: np.ndarray, values: dict[str, list],
+             cfg: RankingConfig, orientation: int) -> None:
+    """psi per axis and Psi, the CMI score and the robust sign-error of one statistic, into ``row`` and ``out``.
+
+    ``orientation`` (+1 or -1) turns the statistic into a measure that predicts a larger gap when
+    larger, as the sign-error needs: its declared sign, else the sign of its tau-a.
+    """
+    measure, statistic, axes = row["measure"], row["statistic"], list(values)
+    g = granulated_kendall(x, y, values)
+    row.update(psi_mean=g.Psi, n_axes=sum(not math.isnan(v) for v in g.psi.values()))
+    out["psi"] += [{"measure": measure, "statistic": statistic, "axis": a, "psi": g.psi[a],
+                    "n_cells": g.n_cells[a], "n_pairs": g.n_pairs[a]} for a in axes]
+    c = cmi_score(x, y, values, subset_sizes=cfg.cmi_subset_sizes)
+    row["cmi"] = c.score
+    if not math.isnan(c.score):
+        row["cmi_conditioning"] = ", ".join(c.argmin) or "(none)"
+    out["cmi"] += [{"measure": measure, "statistic": statistic,
+                    "conditioning": ", ".join(s) or "(none)", "score": v} for s, v in c.by_subset.items()]
+    se = robust_sign_error(orientation * x, y, values, gap_tolerance=cfg.gap_tolerance)
+    if se.n_environments:
+        row.update(sign_error=se.max, sign_error_mean=se.mean, n_environments=se.n_environments,
+                   worst_environment=se.worst)
 
 
 @dataclass(kw_only=True)
@@ -238,7 +203,7 @@ class RankingResult(KindResult):
     enough : bool
         Enough runs and a gap that varies: statistics were ranked.
     signed : int
-        Ranked statistics with a declared sign (an oriented tau).
+        Ranked statistics with a declared sign (an oriented tau-a).
     """
 
     config: RankingConfig
@@ -283,6 +248,6 @@ def compute(con: duckdb.DuckDBPyConnection, config: RankingConfig | None = None,
     rows["axes"] = [{"position": i, "axis": a, "n_runs": n, "n_values": k, "value_list": v,
                      "used": a in axes} for i, (a, n, k, v, _) in enumerate(axes_rows)]
     write_tables(con, TABLES, typed_frames(rows, SCHEMAS))
-    signed = sum(r.get("oriented_tau") is not None for r in rows["measures"])
+    signed = sum(r.get("oriented_tau_a") is not None for r in rows["measures"])
     return RankingResult(config=cfg, models=models, params=params, gaps=gaps, axes=axes, enough=enough,
                          signed=signed, tables=list(TABLES.values()))

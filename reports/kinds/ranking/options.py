@@ -37,6 +37,15 @@ class RankingConfig(KindOptions):
     cluster_measures : tuple of str
         Measures whose statistics are clustered with the gap (K-means, k=2, seed 0,
         raw values: Ballester et al. 2023).
+    n_bootstrap : int
+        Resamples of the percentile bootstrap interval of tau-a (0: no interval).
+    ci_level : float
+        Confidence level of that interval, in (0, 1).
+    bootstrap_seed : int
+        Seed of the resamples (the same seed, the same interval).
+    gap_tolerance : float
+        Pairs of runs whose gaps differ by no more than this are left out of the
+        robust sign-error (Dziugaite et al. 2020 drop pairs within the gap's noise).
     """
 
     kind: ClassVar[str] = KIND
@@ -51,6 +60,31 @@ class RankingConfig(KindOptions):
     cmi_subset_sizes: tuple[int, ...] = (2,)
     min_runs: int = 10
     cluster_measures: tuple[str, ...] = ("activation_persistence",)
+    n_bootstrap: int = 1000
+    ci_level: float = 0.95
+    bootstrap_seed: int = 0
+    gap_tolerance: float = 0.0
+
+    @field_validator("n_bootstrap")
+    @classmethod
+    def _n_bootstrap(cls, value: int) -> int:
+        if value < 0:
+            raise cls.invalid("n_bootstrap", "an int in the range [0, inf)", value)
+        return value
+
+    @field_validator("ci_level")
+    @classmethod
+    def _ci_level(cls, value: float) -> float:
+        if not 0 < value < 1:
+            raise cls.invalid("ci_level", "a float in the range (0, 1)", value)
+        return value
+
+    @field_validator("gap_tolerance")
+    @classmethod
+    def _gap_tolerance(cls, value: float) -> float:
+        if not value >= 0:
+            raise cls.invalid("gap_tolerance", "a float in the range [0, inf)", value)
+        return value
 
     @field_validator("cmi_subset_sizes")
     @classmethod

@@ -17,8 +17,8 @@ from reports.kinds.training_dynamics.options import KIND, TrainingDynamicsConfig
 
 
 @register_kind(KIND, order=40, title=TITLE, options=TrainingDynamicsConfig,
-               summary="Measures over checkpoint epochs (median, IQR by sweep axis), their Kendall tau / "
-                       "Spearman rho with the final gap at each epoch; accuracy curves")
+               summary="Measures over checkpoint epochs (median, IQR by sweep axis), their Kendall tau-b / "
+                       "Spearman rho with the final gap at each epoch (top statistics); accuracy curves")
 def build(con: duckdb.DuckDBPyConnection, options: TrainingDynamicsConfig | None = None,
           catalog: Catalog | None = None) -> Report:
     """Compute the ``training_dynamics`` report and return its document.

@@ -39,6 +39,23 @@ def _accuracy_section(con: duckdb.DuckDBPyConnection, ctx: TrainingDynamicsResul
     return sec
 
 
+def _shown(con: duckdb.DuckDBPyConnection, ctx: TrainingDynamicsResult, measure: str,
+           sec: Section) -> list[str]:
+    """The statistics of ``measure`` the section shows (the stored top ones), with a notice of the rest."""
+    every = [r[0] for r in con.execute('SELECT DISTINCT statistic FROM "training_dynamics_bands" '
+                                       'WHERE measure = ? ORDER BY statistic', [measure]).fetchall()]
+    shown = [r[0] for r in con.execute(f'SELECT statistic FROM "{TABLES["top"]}" WHERE measure = ? '
+                                       f'ORDER BY position', [measure]).fetchall()]
+    how = "those with the largest |tau-b| with the final gap at their last epoch"
+    if not shown:  # no correlation was computed: the first ones by name
+        shown, how = every[:ctx.config.top], "the first by name (no correlation was computed)"
+    if len(shown) < len(every):
+        sec.blocks.append(Notice(
+            f"{len(shown)} of the {len(every)} statistics of {measure} are shown, {how} (option top); "
+            f"the correlations of all of them are in the table {TABLES['correlations']}."))
+    return shown
+
+
 def _measure_section(con: duckdb.DuckDBPyConnection, ctx: TrainingDynamicsResult, measure: str) -> Section:
     sec = Section(f"Measure {measure}")
     epochs = [r[0] for r in con.execute('SELECT DISTINCT epoch FROM "training_dynamics_bands" '
@@ -46,8 +63,7 @@ def _measure_section(con: duckdb.DuckDBPyConnection, ctx: TrainingDynamicsResult
     if len(epochs) < 2:
         sec.blocks.append(Notice(f"{measure} is stored at epoch {epochs[0]} only: there are no "
                                  f"dynamics to show, only the correlations at that epoch."))
-    statistics = [r[0] for r in con.execute('SELECT DISTINCT statistic FROM "training_dynamics_bands" '
-                                            'WHERE measure = ? ORDER BY statistic', [measure]).fetchall()]
+    statistics = _shown(con, ctx, measure, sec)
     bands = con.execute('SELECT statistic, group_value, epoch, q25, median, q75 FROM '
                         '"training_dynamics_bands" WHERE measure = ?', [measure]).fetchall()
     ncols = min(3, len(statistics))
@@ -63,20 +79,21 @@ def _measure_section(con: duckdb.DuckDBPyConnection, ctx: TrainingDynamicsResult
     fig.supxlabel("epoch", fontsize=9)
     sec.blocks.append(Figure(f"values-{measure}", f"Statistics of {measure} over checkpoint epochs: "
                              f"median over runs and interquartile band.", fig))
-    corr = con.execute(f'SELECT statistic, epoch, tau FROM "{TABLES["correlations"]}" '
-                       f"WHERE measure = ? AND status = 'ok'", [measure]).fetchall()
+    corr = [r for r in con.execute(f'SELECT statistic, epoch, tau_b FROM "{TABLES["correlations"]}" '
+                                   f"WHERE measure = ? AND status = 'ok'", [measure]).fetchall()
+            if r[0] in statistics]
     if corr:
         fig = new_figure((6, 3.4))
         ax = fig.add_subplot()
-        for i, stat in enumerate(sorted({r[0] for r in corr})):
+        for i, stat in enumerate(s for s in statistics if s in {r[0] for r in corr}):
             x, tau = zip(*sorted((r[1], r[2]) for r in corr if r[0] == stat))
             ax.plot(x, tau, marker="o", ms=3, lw=1.2, color=f"C{i % 10}", label=stat)
         ax.axhline(0, color="#555", lw=0.6)
-        ax.set(xlabel="epoch", ylabel="Kendall tau with the final gap", ylim=(-1.05, 1.05))
+        ax.set(xlabel="epoch", ylabel="Kendall tau-b with the final gap", ylim=(-1.05, 1.05))
         ax.grid(alpha=0.3, lw=0.5)
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.legend(fontsize=6, loc="center left", bbox_to_anchor=(1.0, 0.5))
-        sec.blocks.append(Figure(f"tau-{measure}", f"Kendall tau between each statistic of {measure} "
+        sec.blocks.append(Figure(f"tau-{measure}", f"Kendall tau-b between each statistic of {measure} "
                                  f"at an epoch and the final generalization gap, over runs.", fig))
     skipped = con.execute(f'SELECT count(*), min(status) FROM "{TABLES["correlations"]}" '
                           f"WHERE measure = ? AND status <> 'ok'", [measure]).fetchall()[0]
@@ -85,12 +102,14 @@ def _measure_section(con: duckdb.DuckDBPyConnection, ctx: TrainingDynamicsResult
                                  f"(e.g. {skipped[1]}); see the status column."))
     sec.blocks.append(sql_table(
         con, ctx, KIND, f"correlations-{measure}",
-        f"Rank correlation of each statistic of {measure} at each epoch with the final gap.",
-        f'SELECT statistic, epoch, n_runs, tau, p_tau, rho, p_rho, status\n'
-        f'FROM "{TABLES["correlations"]}" WHERE measure = ? ORDER BY statistic, epoch',
+        f"Rank correlation of each statistic of {measure} shown at each epoch with the final gap.",
+        f'SELECT statistic, epoch, n_runs, tau_b, p_tau, p_holm, p_bh, rho, p_rho, status\n'
+        f'FROM "{TABLES["correlations"]}" WHERE measure = ? AND list_contains(?, statistic)\n'
+        f'ORDER BY list_position(?, statistic), epoch',
         [Column("statistic"), Column("epoch", "int"), Column("runs", "int"),
-         Column("Kendall tau", "num"), Column("p (tau)", "p"), Column("Spearman rho", "num"),
-         Column("p (rho)", "p"), Column("status")], [measure]))
+         Column("Kendall tau-b", "num"), Column("p (tau-b)", "p"), Column("p (Holm)", "p"),
+         Column("p (BH)", "p"), Column("Spearman rho", "num"), Column("p (rho)", "p"),
+         Column("status")], [measure, statistics, statistics]))
     return sec
 
 
@@ -98,7 +117,9 @@ def document(con: duckdb.DuckDBPyConnection, ctx: TrainingDynamicsResult) -> Rep
     """The ``training_dynamics`` report: accuracy and measure bands over epochs, correlations with the gap.
 
     Sections: Data; when a run has a final gap, Accuracy over epochs and one
-    section per measure (bands, Kendall tau by epoch, the correlation table).
+    section per measure (bands, Kendall tau-b by epoch, the correlation table
+    with Holm and Benjamini-Hochberg adjusted p-values), each for the ``top``
+    statistics of the measure by |tau-b| at their last epoch.
 
     Parameters
     ----------

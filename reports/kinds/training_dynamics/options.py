@@ -31,6 +31,9 @@ class TrainingDynamicsConfig(KindOptions):
         Run statuses to keep.
     min_runs : int
         Fewer runs with a value at an epoch than this and no correlation is computed.
+    top : int or None
+        Statistics shown per measure: those with the largest |tau-b| with the final
+        gap at their last epoch (``None``: all). Every correlation is stored.
     """
 
     kind: ClassVar[str] = KIND
@@ -42,12 +45,20 @@ class TrainingDynamicsConfig(KindOptions):
     experiment: str | None = None
     statuses: tuple[str, ...] = ("done", "trained")
     min_runs: int = 5
+    top: int | None = 5
 
     @field_validator("min_runs")
     @classmethod
     def _min_runs(cls, value: int) -> int:
         if value < 3:
             raise cls.invalid("min_runs", "an int in the range [3, inf)", value)
+        return value
+
+    @field_validator("top")
+    @classmethod
+    def _top(cls, value: int | None) -> int | None:
+        if value is not None and value < 1:
+            raise cls.invalid("top", "an int in the range [1, inf) or None", value)
         return value
 
     def sql_params(self, axis: str | None = None) -> dict[str, Any]:
