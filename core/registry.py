@@ -40,11 +40,17 @@ class Registry(Generic[E]):
         name starts with ``_`` are skipped, and so are the modules a package
         names in its ``__not_plugins__`` (infrastructure that registers
         nothing, such as the training loop, whose imports are heavy).
+    depth : int or None
+        How deep below each searched package to import: ``1`` imports its
+        direct modules and subpackages only (a report kind is a folder whose
+        ``__init__`` registers it; its compute loads when it is built);
+        ``None`` imports the whole tree.
     """
 
-    def __init__(self, kind: str, search: Sequence[str] = ()):
+    def __init__(self, kind: str, search: Sequence[str] = (), depth: int | None = None):
         self.kind = kind
         self._search = tuple(search)
+        self._depth = depth
         self._entries: dict[str, E] = {}
         self._discovered = False
 
@@ -99,12 +105,14 @@ class Registry(Generic[E]):
             return
         self._discovered = True
         for name in self._search:
-            _import_tree(name)
+            _import_tree(name, self._depth)
 
 
-def _import_tree(name: str) -> None:
+def _import_tree(name: str, depth: int | None) -> None:
     module = importlib.import_module(name)
+    if depth == 0:
+        return
     skip = set(getattr(module, "__not_plugins__", ()))
     for info in sorted(pkgutil.iter_modules(getattr(module, "__path__", [])), key=lambda m: m.name):
         if not info.name.startswith("_") and info.name not in skip:
-            _import_tree(f"{name}.{info.name}")
+            _import_tree(f"{name}.{info.name}", None if depth is None else depth - 1)

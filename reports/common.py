@@ -18,11 +18,11 @@ from typing import Any, Protocol
 import duckdb
 import polars as pl
 
+from reports.kinds._options import AUTO
 from reports.sql import Model, SqlProject, quote_ident, shared_template_dir
 from reports.stats import is_constant
 
 #: ``axis`` option value that picks the sweep axis from the store (see :func:`choose_axis`).
-AUTO = "auto"
 
 #: The SQL model listing the runs' sweep axes (axis, n_values, n_runs) that :func:`choose_axis` reads.
 AXES_MODEL = "training_dynamics_axes"

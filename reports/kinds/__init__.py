@@ -77,7 +77,7 @@ class ReportKind:
 
 
 #: Every report kind, by name.
-KINDS: Registry[ReportKind] = Registry("report kind", search=("reports.kinds",))
+KINDS: Registry[ReportKind] = Registry("report kind", search=("reports.kinds",), depth=1)
 
 
 def register_kind(name: str, *, order: int, title: str, summary: str,

@@ -16,6 +16,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from core.errors import unknown_name
 
+#: Option value asking a report to choose for itself (e.g. the sweep axis to group runs by).
+AUTO = "auto"
+
 
 class OptionTypeError(TypeError):
     """An option that takes a list was given a string; ``key`` names it."""

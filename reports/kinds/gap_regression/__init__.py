@@ -6,14 +6,16 @@ in :mod:`.compute`, the document in :mod:`.document`.
 
 from __future__ import annotations
 
-import duckdb
+from typing import TYPE_CHECKING
 
-from core.catalog import Catalog
-from reports.document import Report
 from reports.kinds import register_kind
-from reports.kinds.gap_regression.compute import compute
-from reports.kinds.gap_regression.document import TITLE, document
-from reports.kinds.gap_regression.options import KIND, GapRegressionConfig
+from reports.kinds.gap_regression.options import KIND, TITLE, GapRegressionConfig
+
+if TYPE_CHECKING:  # the compute and the document (duckdb, polars, statistics) load when the kind is built
+    import duckdb
+
+    from core.catalog import Catalog
+    from reports.document import Report
 
 
 @register_kind(KIND, order=10, title=TITLE, options=GapRegressionConfig,
@@ -35,4 +37,7 @@ def build(con: duckdb.DuckDBPyConnection, options: GapRegressionConfig | None = 
     -------
     reports.document.Report
     """
+    from reports.kinds.gap_regression.compute import compute
+    from reports.kinds.gap_regression.document import document
+
     return document(con, compute(con, options, catalog))

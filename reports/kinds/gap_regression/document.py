@@ -16,9 +16,9 @@ from reports.document_parts import new_report, sql_table
 from reports.figures import scatter_with_fit
 from reports.formatting import sig
 from reports.kinds.gap_regression.compute import KIND, TABLES, GapRegressionResult
+from reports.kinds.gap_regression.options import TITLE
 
 #: Heading of the document.
-TITLE = "Predicting the generalization gap from measure families"
 
 _MODEL_NAMES = {"linear": "linear regression", "ridge": "ridge regression (RidgeCV)"}
 

@@ -13,8 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import polars as pl
+
+if TYPE_CHECKING:
+    import polars as pl
 from pydantic import ConfigDict
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
@@ -131,6 +135,8 @@ def family_data(family: Family, features: pl.DataFrame, gaps: pl.DataFrame,
     -------
     FamilyData
     """
+    import polars as pl
+
     rows = features.filter(pl.col("statistic").is_in(list(family.features)))
     if family.measure is not None:
         rows = rows.filter(pl.col("measure") == family.measure)

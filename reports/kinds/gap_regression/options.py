@@ -11,6 +11,8 @@ from reports.kinds.gap_regression.families import Family
 from reports.stats.regression import CV_MODELS
 
 KIND = "gap_regression"
+#: Heading of the kind's document.
+TITLE = "Predicting the generalization gap from measure families"
 
 
 class GapRegressionConfig(KindOptions):

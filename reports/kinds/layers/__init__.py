@@ -6,14 +6,16 @@ document in :mod:`.document`.
 
 from __future__ import annotations
 
-import duckdb
+from typing import TYPE_CHECKING
 
-from core.catalog import Catalog
-from reports.document import Report
 from reports.kinds import register_kind
-from reports.kinds.layers.compute import compute
-from reports.kinds.layers.document import TITLE, document
-from reports.kinds.layers.options import KIND, LayersConfig
+from reports.kinds.layers.options import KIND, TITLE, LayersConfig
+
+if TYPE_CHECKING:  # the compute and the document (duckdb, polars, statistics) load when the kind is built
+    import duckdb
+
+    from core.catalog import Catalog
+    from reports.document import Report
 
 
 @register_kind(KIND, order=50, title=TITLE, options=LayersConfig,
@@ -35,4 +37,7 @@ def build(con: duckdb.DuckDBPyConnection, options: LayersConfig | None = None,
     -------
     reports.document.Report
     """
+    from reports.kinds.layers.compute import compute
+    from reports.kinds.layers.document import document
+
     return document(con, compute(con, options, catalog))

@@ -10,12 +10,12 @@ from reports.document import Column, Figure, Notice, Paragraph, Report, Section
 from reports.document_parts import runs_report, sql_table
 from reports.figures import new_figure, plot_bands
 from reports.kinds.layers.compute import KIND, TABLES, LayersResult
+from reports.kinds.layers.options import TITLE
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure as MplFigure
 
 #: Heading of the document.
-TITLE = "Neural collapse layer by layer, by network depth"
 
 _NAMES = {"ncc_accuracy_train": "NCC train accuracy", "ncc_accuracy_test": "NCC test accuracy",
           "cdnv": "CDNV"}

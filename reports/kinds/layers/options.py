@@ -9,6 +9,8 @@ from pydantic import field_validator
 from reports.kinds import KindOptions
 
 KIND = "layers"
+#: Heading of the kind's document.
+TITLE = "Neural collapse layer by layer, by network depth"
 
 
 class LayersConfig(KindOptions):

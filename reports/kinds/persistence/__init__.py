@@ -6,14 +6,16 @@ document in :mod:`.document`.
 
 from __future__ import annotations
 
-import duckdb
+from typing import TYPE_CHECKING
 
-from core.catalog import Catalog
-from reports.document import Report
 from reports.kinds import register_kind
-from reports.kinds.persistence.compute import compute
-from reports.kinds.persistence.document import TITLE, document
-from reports.kinds.persistence.options import KIND, PersistenceConfig
+from reports.kinds.persistence.options import KIND, TITLE, PersistenceConfig
+
+if TYPE_CHECKING:  # the compute and the document (duckdb, polars, statistics) load when the kind is built
+    import duckdb
+
+    from core.catalog import Catalog
+    from reports.document import Report
 
 
 @register_kind(KIND, order=60, title=TITLE, options=PersistenceConfig,
@@ -35,4 +37,7 @@ def build(con: duckdb.DuckDBPyConnection, options: PersistenceConfig | None = No
     -------
     reports.document.Report
     """
+    from reports.kinds.persistence.compute import compute
+    from reports.kinds.persistence.document import document
+
     return document(con, compute(con, options, catalog))

@@ -12,12 +12,12 @@ from reports.document_parts import group_label, grouping, runs_report, sql_table
 from reports.figures import new_figure, plot_bands
 from reports.formatting import sig
 from reports.kinds.persistence.compute import KIND, TABLES, PersistenceResult
+from reports.kinds.persistence.options import TITLE
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure as MplFigure
 
 #: Heading of the document.
-TITLE = "Persistence diagrams and Betti curves"
 
 
 def _diagram_figure(con: duckdb.DuckDBPyConnection, reps: list[tuple]) -> MplFigure:

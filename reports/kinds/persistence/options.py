@@ -6,10 +6,12 @@ from typing import Any, ClassVar
 
 from pydantic import field_validator
 
-from reports.common import AUTO
 from reports.kinds import KindOptions
+from reports.kinds._options import AUTO
 
 KIND = "persistence"
+#: Heading of the kind's document.
+TITLE = "Persistence diagrams and Betti curves"
 
 
 class PersistenceConfig(KindOptions):

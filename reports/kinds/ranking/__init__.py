@@ -6,14 +6,16 @@ document in :mod:`.document`.
 
 from __future__ import annotations
 
-import duckdb
+from typing import TYPE_CHECKING
 
-from core.catalog import Catalog
-from reports.document import Report
 from reports.kinds import register_kind
-from reports.kinds.ranking.compute import compute
-from reports.kinds.ranking.document import TITLE, document
-from reports.kinds.ranking.options import KIND, RankingConfig
+from reports.kinds.ranking.options import KIND, TITLE, RankingConfig
+
+if TYPE_CHECKING:  # the compute and the document (duckdb, polars, statistics) load when the kind is built
+    import duckdb
+
+    from core.catalog import Catalog
+    from reports.document import Report
 
 
 @register_kind(KIND, order=20, title=TITLE, options=RankingConfig,
@@ -35,4 +37,7 @@ def build(con: duckdb.DuckDBPyConnection, options: RankingConfig | None = None,
     -------
     reports.document.Report
     """
+    from reports.kinds.ranking.compute import compute
+    from reports.kinds.ranking.document import document
+
     return document(con, compute(con, options, catalog))

@@ -15,9 +15,9 @@ from reports.document_parts import new_report, sql_table
 from reports.figures import scatter_with_fit
 from reports.formatting import sig
 from reports.kinds.ranking.compute import KIND, TABLES, RankingResult
+from reports.kinds.ranking.options import TITLE
 
 #: Heading of the document.
-TITLE = "Ranking generalization measures by how they order the gap"
 
 #: Tables of rows this kind computed in Python and stored.
 _sql_table = partial(sql_table, computed=True)

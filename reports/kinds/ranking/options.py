@@ -9,6 +9,8 @@ from pydantic import field_validator
 from reports.kinds import KindOptions
 
 KIND = "ranking"
+#: Heading of the kind's document.
+TITLE = "Ranking generalization measures by how they order the gap"
 
 
 class RankingConfig(KindOptions):

@@ -6,14 +6,16 @@ document in :mod:`.document`, its critical-difference diagrams in :mod:`.cd_diag
 
 from __future__ import annotations
 
-import duckdb
+from typing import TYPE_CHECKING
 
-from core.catalog import Catalog
-from reports.document import Report
 from reports.kinds import register_kind
-from reports.kinds.regulariser_comparison.compute import compute
-from reports.kinds.regulariser_comparison.document import TITLE, document
-from reports.kinds.regulariser_comparison.options import KIND, RegulariserComparisonConfig
+from reports.kinds.regulariser_comparison.options import KIND, TITLE, RegulariserComparisonConfig
+
+if TYPE_CHECKING:  # the compute and the document (duckdb, polars, statistics) load when the kind is built
+    import duckdb
+
+    from core.catalog import Catalog
+    from reports.document import Report
 
 
 @register_kind(KIND, order=30, title=TITLE, options=RegulariserComparisonConfig,
@@ -35,4 +37,7 @@ def build(con: duckdb.DuckDBPyConnection, options: RegulariserComparisonConfig |
     -------
     reports.document.Report
     """
+    from reports.kinds.regulariser_comparison.compute import compute
+    from reports.kinds.regulariser_comparison.document import document
+
     return document(con, compute(con, options, catalog))

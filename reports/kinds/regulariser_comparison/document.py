@@ -14,9 +14,9 @@ from reports.document_parts import new_report, sql_table
 from reports.formatting import pvalue, sig
 from reports.kinds.regulariser_comparison.cd_diagram import cd_graphic
 from reports.kinds.regulariser_comparison.compute import CRITERIA, KIND, TABLES, RegulariserComparisonResult
+from reports.kinds.regulariser_comparison.options import TITLE
 
 #: Heading of the document.
-TITLE = "Comparing regularisers over many networks by their ranks"
 
 _MAX_LISTED = 8
 #: Rows per table of the per-network results (a LaTeX table float does not break across pages).

@@ -9,6 +9,8 @@ from pydantic import field_validator
 from reports.kinds import KindOptions
 
 KIND = "regulariser_comparison"
+#: Heading of the kind's document.
+TITLE = "Comparing regularisers over many networks by their ranks"
 
 
 class RegulariserComparisonConfig(KindOptions):

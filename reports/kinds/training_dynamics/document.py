@@ -11,9 +11,9 @@ from reports.document import Column, Figure, Notice, Paragraph, Report, Section
 from reports.document_parts import group_label, grouping, runs_report, sql_table
 from reports.figures import new_figure, plot_bands
 from reports.kinds.training_dynamics.compute import KIND, TABLES, TrainingDynamicsResult
+from reports.kinds.training_dynamics.options import TITLE
 
 #: Heading of the document.
-TITLE = "Measures over training epochs and early prediction of the gap"
 
 
 def _accuracy_section(con: duckdb.DuckDBPyConnection, ctx: TrainingDynamicsResult) -> Section:

@@ -6,10 +6,12 @@ from typing import Any, ClassVar
 
 from pydantic import field_validator
 
-from reports.common import AUTO
 from reports.kinds import KindOptions
+from reports.kinds._options import AUTO
 
 KIND = "training_dynamics"
+#: Heading of the kind's document.
+TITLE = "Measures over training epochs and early prediction of the gap"
 
 
 class TrainingDynamicsConfig(KindOptions):
